@@ -1,15 +1,30 @@
 """Pipelines per domain: the domain-agnostic stage pipelines, namespaced by domain.
 
-Stage modules are imported explicitly: composing `medical` from `find_pipelines()` breaks
-`--pipelines medical` in Kedro 1.7.
+A domain is any top-level parameters key with an `ingest` section (conf/base/parameters_<domain>.yml),
+so a new domain needs only that file and its data/01_raw/<domain>/ folder. Stage modules are
+imported explicitly: composing `medical` from `find_pipelines()` breaks `--pipelines medical`
+in Kedro 1.7.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
 from kedro.pipeline import Pipeline, pipeline
 
 from domainforge.pipelines import data
 
-DOMAINS = ["medical", "legal"]
+_PROJECT_CONF = Path(__file__).resolve().parents[2] / "conf" / "base"
+
+
+def discover_domains(conf_dir: Path | None = None) -> list[str]:
+    conf_dir = conf_dir or (_PROJECT_CONF if _PROJECT_CONF.is_dir() else Path.cwd() / "conf" / "base")
+    domains = set()
+    for path in conf_dir.glob("parameters*.yml"):
+        for key, value in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+            if isinstance(value, dict) and "ingest" in value:
+                domains.add(key)
+    return sorted(domains)
 
 
 def domain_pipelines(domain: str) -> dict[str, Pipeline]:
@@ -21,7 +36,7 @@ def domain_pipelines(domain: str) -> dict[str, Pipeline]:
 
 def register_pipelines() -> dict[str, Pipeline]:
     pipelines: dict[str, Pipeline] = {}
-    for domain in DOMAINS:
+    for domain in discover_domains():
         pipelines.update(domain_pipelines(domain))
-    pipelines["__default__"] = pipelines["medical"]
+    pipelines["__default__"] = pipelines.get("medical", Pipeline([]))
     return pipelines
