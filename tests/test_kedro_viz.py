@@ -1,6 +1,7 @@
 """kedro-viz serves the medical pipeline headless: nodes, datasets and layers in /api/main."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +21,18 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _screenshot(url: str, png: Path) -> None:
+    """Headless Chromium renders the graph page; a blank or failed page gives a tiny file."""
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    subprocess.run(
+        ["chromium", *flags, f"--user-data-dir={png.parent / 'chromium'}", "--window-size=1600,1000",
+         "--virtual-time-budget=15000", f"--screenshot={png}", url],
+        check=True, timeout=120, capture_output=True,
+    )
+    assert png.stat().st_size > 50_000, "kedro-viz page rendered (nearly) empty"
 
 
 def test_viz_api_lists_medical_nodes_and_layers(tmp_path):
@@ -42,6 +55,8 @@ def test_viz_api_lists_medical_nodes_and_layers(tmp_path):
             except OSError:
                 time.sleep(1)
         assert graph is not None, "kedro viz did not answer within 120 s"
+        if shutil.which("chromium"):
+            _screenshot(f"http://127.0.0.1:{port}/?expandAllPipelines=true", tmp_path / "viz.png")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
