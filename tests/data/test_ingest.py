@@ -124,3 +124,10 @@ def test_utf16_bom_file():
     data = codecs.BOM_UTF16_LE + "第一行\n第二行".encode("utf-16-le")
     docs, _ = ingest_documents({"u.txt": data}, {}, {})
     assert list(docs["text"]) == ["第一行", "第二行"]
+
+
+def test_csv_row_with_an_empty_named_column_is_quarantined():
+    raw = {"qa.csv": "ask,answer\n头痛怎么办？,\n发烧？,多喝水。\n".encode()}
+    docs, quarantine = ingest_documents(raw, {}, {"rules": [{"match": "*.csv", "columns": ["ask", "answer"]}]})
+    assert list(docs["text"]) == ["发烧？\n多喝水。"]
+    assert list(quarantine["status"]) == ["quarantined:empty_field:answer"]

@@ -170,7 +170,11 @@ def _required_text(obj: Mapping, fields: list[str], joiner: str) -> str:
     values = [obj[f] for f in fields]
     if not all(isinstance(v, str) for v in values):
         raise Quarantine("not_text", f"fields {fields} must hold strings")
-    text = joiner.join(v.strip() for v in values if v.strip())
+    if len(fields) > 1:  # a record whose named parts are partly missing is incomplete, not shorter
+        empty = [f for f, v in zip(fields, values) if not v.strip()]
+        if empty:
+            raise Quarantine(f"empty_field:{empty[0]}")
+    text = joiner.join(v.strip() for v in values)
     if not text:
         raise Quarantine("empty_text")
     return text

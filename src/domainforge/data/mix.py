@@ -16,11 +16,13 @@ from .tokens import chat_text, count_tokens
 
 def _take_until(tokens: np.ndarray, budget: float, seed: int) -> np.ndarray:
     """Mask of rows kept: in a seeded random order, each row that still fits the budget (the
-    first row always, so a side is never emptied by one oversized record)."""
+    first row always, so a side is never emptied by one oversized record); then the skipped
+    rows, smallest first, top up what is left of the budget so small sets still hit the ratio."""
     keep = np.zeros(len(tokens), dtype=bool)
     used = 0
-    for index in np.random.default_rng(seed).permutation(len(tokens)):
-        if used + tokens[index] <= budget or not keep.any():
+    order = np.random.default_rng(seed).permutation(len(tokens))
+    for index in list(order) + sorted(order, key=lambda i: tokens[i]):
+        if not keep[index] and (used + tokens[index] <= budget or not keep.any()):
             keep[index] = True
             used += tokens[index]
     return keep
