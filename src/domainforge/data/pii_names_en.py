@@ -1,0 +1,74 @@
+"""English person names in name contexts: after titles (Dr., Mrs.), "the patient, X", "my name
+is X", "signed: X", and before credentials or ages ("X, MD", "X, a 45-year-old"). Rules only:
+spaCy's official English models are not published on PyPI (only unofficial re-uploads are), and
+eponyms (Parkinson's disease, Down syndrome) must survive, which a bare capitalised-word rule
+would not allow. A name with no cue at all is not found.
+"""
+from __future__ import annotations
+
+import re
+
+from .pii_types import PiiSpan
+
+# A capitalised token (McDonald, O'Brien, Smith-Jones) or an initial.
+_TOKEN = r"(?:[A-Z][a-z]*(?:'[A-Z])?[a-z]+(?:-[A-Z][a-z]+)?)"
+_INITIAL = r"(?:[A-Z]\.)"
+_NAME = rf"(?:{_INITIAL}\s?)*{_TOKEN}(?:\s(?:{_INITIAL}\s)?{_TOKEN}){{0,2}}"
+_NAME2 = rf"{_TOKEN}(?:\s{_INITIAL})?\s{_TOKEN}(?:\s{_TOKEN})?"
+# Patterns start with their cue's first letter, not with a look-behind: Python's regex engine
+# only skips quickly to candidate positions when a pattern begins with a character or set. The
+# "not inside a word" check on the cue is done afterwards (_starts_word).
+_EN_PREFIX_CUES = [
+    # titles: Dr. Smith, Mrs. Jane Doe
+    re.compile(rf"(?:(?:Dr|Mr|Mrs|Ms|Mx|Prof|Drs)\.?|Miss|Doctor|Professor|Nurse)\s+(?P<name>{_NAME})"),
+    # the patient, John Smith, ... / patient John Smith was
+    re.compile(rf"(?:[Pp]atient|[Pp]t\.)(?:'s name is|,| named)?\s+(?P<name>{_NAME2})(?![A-Za-z]|\s[A-Z])"),
+    re.compile(rf"(?:[Nn]ame is|[Nn]amed|Name:|NAME:|[Ss]igned:?|[Ss]igned by|[Ss]een by|[Rr]eferred by|"
+               rf"[Dd]ictated by|[Aa]ttending:|[Cc]ontact:|[Nn]ext of kin:?|[Gg]uardian:?|[Ee]mergency contact:?)\s+(?P<name>{_NAME})"),
+    re.compile(rf"(?:I am|I'm|[Mm]y (?:wife|husband|son|daughter|mother|father),?)\s+(?P<name>{_NAME2})"),
+]
+# Cues after the name (John Smith, MD / John Smith, a 45-year-old / John Smith (DOB ...)): find
+# the cue, then read the name backwards from it.
+_EN_SUFFIX_CUES = re.compile(
+    r"(?:,?\s(?:MD|M\.D\.|RN|R\.N\.|DO|PhD|Ph\.D\.|NP|PA-C|DDS|MBBS)(?![A-Za-z])"
+    r"|,?\s(?:is\s|was\s)?an?\s\d{1,3}[- ](?:year|yr)[- ]old|\s\((?:DOB|born|age|MRN))"
+)
+_NAME_BEFORE_CUE = re.compile(rf"(?P<name>{_NAME2})\Z")
+_SUFFIX_HINT = re.compile(r"MD|M\.D|RN|R\.N|DO|Ph\.?D|NP|PA-C|DDS|MBBS|year|yr|\((?:DOB|born|age|MRN)")
+# Capitalised words that follow these cues in ordinary medical prose and are not names.
+_NOT_NAMES = frozenset(
+    "The A An This That These Those Education Information Care Resources Safety Guide Center Centers Health "
+    "Support Services Handbook Rights Advocacy Portal History Records Record Registry Instructions Summary "
+    "Questions Testing Assistance Organizations Organization Access Program Programs Experience Experiences "
+    "Navigator Navigation Satisfaction Outcomes Preferences Reported Identification Engagement Portals "
+    "Medicine Medical Research Institute National American Society Association Foundation Of And Or In On "
+    "For With To From By At As Is Are Was Were".split()
+)
+
+
+def _starts_word(text: str, position: int) -> bool:
+    return position == 0 or not ("A" <= text[position - 1] <= "Z" or "a" <= text[position - 1] <= "z")
+
+
+def _english_name_ok(name: str) -> bool:
+    words = [w for w in name.split() if not w.endswith(".")]
+    return bool(words) and not any(w in _NOT_NAMES for w in words)
+
+
+def find_english_names(text: str) -> list[PiiSpan]:
+    spans = []
+    for pattern in _EN_PREFIX_CUES:
+        for match in pattern.finditer(text):
+            if _starts_word(text, match.start()) and _english_name_ok(match.group("name")):
+                spans.append(PiiSpan(match.start("name"), match.end("name"), "name"))
+    if _SUFFIX_HINT.search(text):
+        for cue in _EN_SUFFIX_CUES.finditer(text):
+            window_start = max(0, cue.start() - 60)
+            match = _NAME_BEFORE_CUE.search(text[window_start:cue.start()])
+            if match is None:
+                continue
+            start = window_start + match.start()
+            # The window may cut a name short: take the match only where a word starts.
+            if _starts_word(text, start) and _english_name_ok(match.group("name")):
+                spans.append(PiiSpan(start, window_start + match.end(), "name"))
+    return spans
