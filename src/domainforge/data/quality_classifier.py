@@ -1,12 +1,169 @@
-"""PASS-THROUGH placeholder (issue 3 replaces it): fastText quality classifier."""
+"""A fastText quality classifier trained inside the pipeline, and the filter that uses it.
+
+Training examples: `positive` documents (by corpus and, optionally, source glob) are text we
+want, labelled `keep`; `negative` documents plus synthetic junk built from the positives' own
+vocabulary (domainforge.data.junk) are labelled `drop`. Chinese has no spaces, so every text is
+segmented with jieba (or split into characters) before fastText sees it. Training is seeded and
+single-threaded, so a run is reproducible.
+
+Held-out precision/recall come from a model trained on the other examples; the model returned
+(and saved) is then trained on all of them. With too few examples for a held-out split the
+metrics say so instead.
+
+The filter scores every document (`quality_score` = P(keep)) but only drops documents of the
+corpora in `apply_to` — by default the domain corpus: general text is the negative class, so
+judging it by "looks like the domain" would empty the general half of the 1:1 mix.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import tempfile
+from fnmatch import fnmatch
+
+import fasttext
+import jieba
+import numpy as np
 import pandas as pd
 
-from .records import drops_table
+from .junk import make_junk
+from .records import drop_rows
+
+KEEP, DROP = "__label__keep", "__label__drop"
+_CJK_OR_WORD_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]+")
+jieba.setLogLevel(logging.WARNING)
+
+
+def tokens(text: str, params: dict) -> str:
+    """One fastText input line: lower-cased tokens separated by spaces, newlines removed."""
+    text = text[: params["max_chars"]].lower()
+    if params["segmenter"] == "jieba":
+        words = jieba.lcut(text)
+    elif params["segmenter"] == "chars":
+        words = _CJK_OR_WORD_RE.findall(text)
+    else:
+        raise ValueError(f"quality_classifier.segmenter must be 'jieba' or 'chars', not {params['segmenter']!r}")
+    return " ".join(word for word in words if word.strip())
+
+
+def _selected(documents: pd.DataFrame, selector: dict) -> pd.Series:
+    mask = documents["corpus"].isin(selector.get("corpus") or [])
+    patterns = selector.get("sources")
+    if patterns:
+        mask &= documents["source"].map(lambda source: any(fnmatch(source, p) for p in patterns))
+    return mask
+
+
+def training_examples(documents: pd.DataFrame, params: dict) -> pd.DataFrame:
+    """Labelled examples: text, label, origin ("document" or "synthetic_junk")."""
+    positive = documents.loc[_selected(documents, params["positive"]), ["text", "lang"]]
+    negative = documents.loc[_selected(documents, params["negative"]) & ~_selected(documents, params["positive"]), ["text"]]
+    junk = []
+    for lang, group in positive.groupby("lang"):
+        count = round(params["synthetic_negatives_per_positive"] * len(group))
+        if lang in ("zh", "en") and count:
+            junk += make_junk(count, lang, params["seed"], group["text"].tolist(), kinds=tuple(params["synthetic_kinds"]))
+    examples = pd.concat(
+        [
+            pd.DataFrame({"text": positive["text"], "label": KEEP, "origin": "document"}),
+            pd.DataFrame({"text": negative["text"], "label": DROP, "origin": "document"}),
+            pd.DataFrame({"text": [j["text"] for j in junk], "label": DROP, "origin": "synthetic_junk"}),
+        ],
+        ignore_index=True,
+    )
+    counts = examples["label"].value_counts()
+    if counts.get(KEEP, 0) == 0 or counts.get(DROP, 0) == 0:
+        raise ValueError(
+            "quality_classifier needs examples of both classes: "
+            f"{counts.get(KEEP, 0)} positive documents (selector {params['positive']}), "
+            f"{counts.get(DROP, 0)} negative ones (selector {params['negative']}, plus synthetic junk)"
+        )
+    return examples
+
+
+def _train(lines: list[str], params: dict):
+    """fastText needs a training file: a temporary one, removed straight after."""
+    handle, path = tempfile.mkstemp(prefix="quality_classifier_", suffix=".txt")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write("\n".join(lines) + "\n")
+        return fasttext.train_supervised(input=path, seed=params["seed"], verbose=0, **params["fasttext"])
+    finally:
+        os.remove(path)
+
+
+def keep_probability(model, texts: list[str]) -> np.ndarray:
+    """P(keep) for already tokenised texts."""
+    if not texts:
+        return np.zeros(0)
+    labels, probabilities = model.predict(texts, k=2)
+    return np.array([dict(zip(ls, ps)).get(KEEP, 0.0) for ls, ps in zip(labels, probabilities)])
+
+
+def _holdout(labels: np.ndarray, params: dict) -> np.ndarray | None:
+    """Boolean mask of a stratified, seeded held-out part; None when a class is too small for one."""
+    rng = np.random.default_rng(params["seed"])
+    held = np.zeros(len(labels), dtype=bool)
+    for label in (KEEP, DROP):
+        index = np.flatnonzero(labels == label)
+        size = math.floor(params["holdout_fraction"] * len(index))
+        if size < params["min_holdout_per_class"]:
+            return None
+        held[rng.choice(index, size=size, replace=False)] = True
+    return held
+
+
+def _scores(truth: np.ndarray, predicted_keep: np.ndarray) -> dict:
+    def ratio(a, b):
+        return round(float(a / b), 4) if b else None
+
+    true_keep, keep_predicted = truth == KEEP, predicted_keep
+    hits = np.sum(true_keep & keep_predicted)
+    correct_drops = np.sum(~true_keep & ~keep_predicted)
+    return {
+        "examples": int(len(truth)),
+        "accuracy": ratio(hits + correct_drops, len(truth)),
+        "keep_precision": ratio(hits, keep_predicted.sum()),
+        "keep_recall": ratio(hits, true_keep.sum()),
+        "drop_precision": ratio(correct_drops, (~keep_predicted).sum()),
+        "drop_recall": ratio(correct_drops, (~true_keep).sum()),
+    }
 
 
 def train_quality_classifier(documents: pd.DataFrame, params: dict):
-    return {"placeholder": True}, {"placeholder": True}
+    """Train the classifier on `documents`; returns (fastText model, metrics dict)."""
+    examples = training_examples(documents, params)
+    texts = [tokens(text, params) for text in examples["text"]]
+    labels = examples["label"].to_numpy()
+    lines = [f"{label} {text}" for label, text in zip(labels, texts)]
+    metrics = {
+        "examples": {
+            "positive_documents": int((labels == KEEP).sum()),
+            "negative_documents": int(((labels == DROP) & (examples["origin"] == "document")).sum()),
+            "synthetic_junk": int((examples["origin"] == "synthetic_junk").sum()),
+        },
+        "threshold": params["threshold"],
+        "segmenter": params["segmenter"],
+    }
+    held = _holdout(labels, params)
+    if held is None:
+        metrics["held_out"] = None
+        metrics["held_out_skipped"] = (
+            f"fewer than {params['min_holdout_per_class']} held-out examples in a class "
+            f"(holdout_fraction {params['holdout_fraction']}): trained on all, not evaluated"
+        )
+    else:
+        trial = _train([line for line, h in zip(lines, held) if not h], params)
+        scores = keep_probability(trial, [text for text, h in zip(texts, held) if h])
+        metrics["held_out"] = _scores(labels[held], scores >= params["threshold"])
+    return _train(lines, params), metrics
 
 
 def filter_by_classifier(documents: pd.DataFrame, model, params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return documents, drops_table()
+    """Add `quality_score`; drop documents of the `apply_to` corpora scoring below the threshold."""
+    out = documents.copy()
+    out["quality_score"] = keep_probability(model, [tokens(text, params) for text in out["text"]]).round(4)
+    judged = out["corpus"].isin(params["apply_to"])
+    return drop_rows(out, judged & (out["quality_score"] < params["threshold"]), "dropped:classifier:below_threshold")

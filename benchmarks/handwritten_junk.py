@@ -1,0 +1,36 @@
+"""Junk written by hand, not by domainforge.data.junk, so the filters are also measured on text
+whose shape the rule author did not generate: each a kind of debris seen in crawled or scanned
+corpora. Written once, before measuring; not tuned afterwards."""
+
+HANDWRITTEN_JUNK = [
+    ("zh", "【加微信xyz123领取资料】【加微信xyz123领取资料】【加微信xyz123领取资料】糖尿病 糖尿病偏方 糖尿病能根治吗 糖尿病吃什么好"),
+    ("zh", "目录\n第一章 总论 1\n第二章 病毒感染 15\n第三章 细菌感染 87\n第四章 真菌感染 142\n第五章 寄生虫病 163\n索引 201"),
+    ("zh", "商品名称：降压茶 规格：250g 价格：￥198.00 库存：999 销量：12034 好评率：99% 包邮 货到付款 七天无理由退货"),
+    ("zh", "楼主好人一生平安！！！顶顶顶顶顶顶顶顶顶顶顶顶顶顶顶顶顶顶顶顶顶顶顶顶顶顶顶顶顶顶"),
+    ("zh", "QQ群：123456789 微信：health2024 电话：400-800-8888 地址：北京市朝阳区某某路88号 邮编：100000"),
+    ("zh", "相关搜索：高血压吃什么药好 高血压的症状 高血压怎么治疗 高血压能喝酒吗 高血压饮食 高血压运动 高血压偏方 高血压最新疗法"),
+    ("zh", "▲▲▲ 点 击 进 入 ▲▲▲ 最新最全 健康资讯 尽在本站 ▼▼▼"),
+    ("zh", "热门标签 感冒 发烧 咳嗽 头痛 腹泻 失眠 便秘 湿疹 痛风 贫血 鼻炎 胃炎 肝炎 肾炎 关节炎"),
+    ("zh", "澳门新葡京娱乐城官网，真人百家乐，注册即送888元，日赚万元不是梦，网上赌场信誉第一！"),
+    ("zh", "x=1.25 y=3.47 z=0.98\nx=1.31 y=3.52 z=1.02\nx=1.29 y=3.44 z=0.95\nx=1.35 y=3.61 z=1.07"),
+    ("zh", "本文由健康网整理发布，转载请注明出处。文章内容仅供参考，具体请遵医嘱。本文由健康网整理发布，转载请注明出处。"),
+    ("zh", "娴嬭瘯鏂囨湰锛屽寘鍚腑鏂囦贡鐮侊紝鐢ㄤ簬妫€娴嬬紪鐮侀敊璇"),
+    ("zh", "上一页 1 2 3 4 5 6 7 8 9 10 下一页 尾页 共128页 跳转到 页"),
+    ("zh", "发表于 2019-3-12 10:23:45 | 只看该作者 | 回复 | 引用 | 举报 | 支持(0) | 反对(0)"),
+    ("zh", "。，、；：？！“”（）《》【】。，、；：？！“”（）《》【】。，、；：？！"),
+    ("en", "Home > Health Library > Conditions > Diabetes > Type 2 Diabetes > Symptoms"),
+    ("en", "Related searches: diabetes symptoms, diabetes diet, diabetes cure, diabetes type 2, diabetes medication, diabetes test, diabetes in children"),
+    ("en", "Buy cheap generic pills online no prescription needed fast worldwide shipping best prices guaranteed order now"),
+    ("en", "We value your privacy. We and our partners use cookies to store and access information on your device. Accept all | Reject all | Manage preferences"),
+    ("en", "Posted by admin on March 3, 2019 | 0 comments | Tags: health, news, tips | Share | Tweet | Pin"),
+    ("en", "Table of Contents\n1 Introduction\n2 Methods\n3 Results\n4 Discussion\n5 References\nAppendix A\nAppendix B"),
+    ("en", "404 Not Found. The requested URL was not found on this server. Apache/2.4.41 (Ubuntu) Server at example.com Port 80"),
+    ("en", "Price: $19.99 | SKU: 44-1092 | In stock | Free shipping over $50 | Add to cart | Add to wishlist | Compare"),
+    ("en", "a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a"),
+    ("en", "ERROR: Traceback (most recent call last): File main.py, line 12, in <module> KeyError: patient_id"),
+    ("en", "Sign in to continue. Email address Password Remember me Forgot your password? Create an account"),
+    ("en", "<div class=\"header\"><ul><li>Home</li><li>About</li><li>Contact</li></ul></div><p>Welcome</p>"),
+    ("en", "WIN A FREE IPHONE!!! CLICK NOW!!! LIMITED OFFER!!! CONGRATULATIONS YOU ARE OUR 1,000,000TH VISITOR!!!"),
+    ("en", "Lorem ipsum dolor sit amet, consectetur adipiscing elit. Sed do eiusmod tempor incididunt ut labore."),
+    ("en", "Fig. 3.2\nTable 4\np < 0.05\nn = 120\nSD 2.3\nCI 95%"),
+]

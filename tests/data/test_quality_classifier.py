@@ -1,0 +1,120 @@
+"""fastText quality classifier: trains on a small real set, filters only the configured corpora,
+round-trips through its Kedro dataset."""
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from kedro.io import DatasetError
+
+from domainforge.data.quality_classifier import filter_by_classifier, keep_probability, tokens, train_quality_classifier
+from domainforge.datasets.fasttext_model import FastTextModelDataset
+
+PARAMS = yaml.safe_load((Path(__file__).parents[2] / "conf/base/parameters_quality_classifier.yml").read_text())[
+    "quality_classifier"
+]
+
+
+def table(texts, corpus, lang, source):
+    return pd.DataFrame(
+        {
+            "id": [f"{source}#{i}" for i in range(len(texts))],
+            "source": source,
+            "corpus": corpus,
+            "text": texts,
+            "lang": lang,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def small_set(shared_data) -> pd.DataFrame:
+    pretrain = shared_data / "medicalgpt/pretrain"
+    textbook = [line for line in (pretrain / "fever.txt").read_text(encoding="utf-8").splitlines() if len(line) > 60][:80]
+    with open(shared_data / "chinese_medical_dialogue/internal_medicine_sample_gb18030.csv", encoding="gb18030") as f:
+        dialogue = ["\n".join((r["ask"], r["answer"])) for _, r in zip(range(80), csv.DictReader(f))]
+    novel = [line for line in (pretrain / "tianlongbabu.txt").read_text(encoding="utf-8").splitlines() if len(line) > 60]
+    history = (pretrain / "en_article_first400.txt").read_text(encoding="utf-8").split("\n\n")
+    return pd.concat(
+        [
+            table(textbook, "domain", "zh", "textbook"),
+            table(dialogue, "domain", "zh", "dialogue"),
+            table(novel[:150], "general", "zh", "novel"),
+            table([p for p in history if len(p) > 200], "general", "en", "history"),
+        ],
+        ignore_index=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(small_set):
+    return train_quality_classifier(small_set, PARAMS)
+
+
+def test_held_out_accuracy_on_a_small_real_set(trained):
+    _, metrics = trained
+    held_out = metrics["held_out"]
+    assert held_out is not None and held_out["examples"] >= 50
+    assert held_out["accuracy"] >= 0.9
+    assert held_out["keep_recall"] >= 0.9  # real medical text is not what it throws away
+    assert metrics["examples"]["synthetic_junk"] == round(PARAMS["synthetic_negatives_per_positive"] * 160)
+
+
+def test_filter_judges_only_the_configured_corpora(trained, small_set):
+    model, _ = trained
+    junk = table(["首页 | 疾病百科 | 找医生 | 澳门博彩 真人荷官 六合彩 注册送彩金 ★★★★★"] * 2, "domain", "zh", "junk")
+    documents = pd.concat([small_set, junk], ignore_index=True)
+    kept, drops = filter_by_classifier(documents, model, PARAMS)
+    assert sorted(kept["id"].tolist() + drops["id"].tolist()) == sorted(documents["id"])
+    assert set(junk["id"]) <= set(drops["id"])
+    assert (drops["status"] == "dropped:classifier:below_threshold").all()
+    assert (kept["corpus"] == "general").sum() == (small_set["corpus"] == "general").sum()  # general never judged
+    assert kept["quality_score"].between(0, 1).all()
+    general = kept[kept["corpus"] == "general"]["quality_score"].mean()
+    domain = kept[kept["corpus"] == "domain"]["quality_score"].mean()
+    assert domain > 0.8 > 0.2 > general
+
+
+def test_training_is_seeded(trained, small_set):
+    model, _ = trained
+    again, _ = train_quality_classifier(small_set, PARAMS)
+    texts = [tokens(t, PARAMS) for t in small_set["text"][:40]]
+    assert np.array_equal(keep_probability(model, texts), keep_probability(again, texts))
+
+
+def test_tiny_training_set_trains_but_says_it_was_not_evaluated():
+    documents = pd.concat(
+        [
+            table(["急性病毒性肝炎患者应卧床休息，给予清淡饮食。", "高血压患者应低盐饮食，规律服药。"], "domain", "zh", "d"),
+            table(["段誉走进大厅，只见众人正在饮酒。", "那少女微微一笑，转身便走。"], "general", "zh", "g"),
+        ],
+        ignore_index=True,
+    )
+    model, metrics = train_quality_classifier(documents, PARAMS)
+    assert metrics["held_out"] is None and "not evaluated" in metrics["held_out_skipped"]
+    assert len(keep_probability(model, [tokens("发热", PARAMS)])) == 1
+
+
+def test_missing_class_is_a_clear_error():
+    documents = table(["急性病毒性肝炎患者应卧床休息。"], "domain", "zh", "d")
+    with pytest.raises(ValueError, match="both classes"):
+        train_quality_classifier(documents, {**PARAMS, "synthetic_negatives_per_positive": 0})
+
+
+def test_chinese_is_segmented_before_fasttext():
+    assert tokens("乙型肝炎病毒感染", PARAMS).count(" ") >= 1
+    assert tokens("乙型肝炎 HBV", {**PARAMS, "segmenter": "chars"}) == "乙 型 肝 炎 hbv"
+
+
+def test_model_round_trips_through_the_catalog_dataset(trained, tmp_path, small_set):
+    model, _ = trained
+    dataset = FastTextModelDataset(filepath=str(tmp_path / "models" / "quality_classifier.bin"))
+    assert not dataset.exists()
+    dataset.save(model)
+    loaded = dataset.load()
+    texts = [tokens(t, PARAMS) for t in small_set["text"][:20]]
+    assert np.allclose(keep_probability(model, texts), keep_probability(loaded, texts))
+    with pytest.raises(DatasetError, match="no fastText model"):
+        FastTextModelDataset(filepath=str(tmp_path / "absent.bin")).load()
