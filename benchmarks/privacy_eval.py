@@ -29,6 +29,7 @@ from xml.etree import ElementTree
 import pandas as pd
 from faker import Faker
 
+from domainforge.data.pii_names_zh import tagged_words
 from domainforge.data.pii_types import PII_TYPES
 from domainforge.data.pii_validators import bank_card_valid, cn_id18_valid, luhn_valid
 from domainforge.data.privacy import Scrubber
@@ -225,7 +226,10 @@ class Planter:
                 "family": (["家属{v}签字", "监护人{v}同意"], full),
                 "self": (["我叫{v}，", "我叫{v}想咨询"], full),
                 "mou": (["患者{v}，", "{v}医生"], surname + self.pick(["某", "某某"])),
-                "no_cue": (["{v}今天来复查了", "昨天{v}说胸闷"], full),
+                "no_cue": ([
+                    "{v}今天来复查了", "昨天{v}说胸闷", "{v}的化验单我看了", "护士通知{v}明天空腹抽血",
+                    "这是{v}第二次住院", "我和{v}一起去的医院",
+                ], full),
             }
             zh, v = templates[form]
             if len(v) == 1:
@@ -243,7 +247,10 @@ class Planter:
             "age": (["{v}, a 54-year-old man, presented"], f"{first} {last}"),
             "name_is": (["My name is {v} and I have diabetes", "Name: {v}"], f"{first} {last}"),
             "signed": (["Signed: {v}", "Referred by {v}"], f"{first} {last}"),
-            "no_cue": (["{v} asked about the dosage", "Yesterday {v} felt dizzy"], f"{first} {last}"),
+            "no_cue": ([
+                "{v} asked about the dosage", "Yesterday {v} felt dizzy", "{v} called to reschedule",
+                "We discussed the results with {v} yesterday", "The results for {v} came back normal",
+            ], f"{first} {last}"),
         }
         en, v = templates[form]
         return form, v, [], en, [w for w in v.split() if len(w) >= 3] or [v]
@@ -410,8 +417,8 @@ def evaluate(shared: Path, per_type: int, seed: int) -> dict:
     no_cue = [by_form[f] for f in by_form if f.startswith("name/") and f.endswith("/no_cue")]
     result = {
         "recall": {k: round(c / t, 4) for k, (c, t) in recall.items()},
-        # The issue scopes name detection to patient/doctor/title contexts; names planted with no
-        # cue at all ("Adam Booth asked ...") are reported apart, and are mostly missed.
+        # Names in patient/doctor/title contexts, and names planted with no cue at all ("Adam Booth
+        # asked ...", "谢伟今天来复查了"), reported apart.
         "name_recall_in_context": round(sum(c for c, _ in in_context) / sum(t for _, t in in_context), 4),
         "name_recall_no_cue": round(sum(c for c, _ in no_cue) / max(1, sum(t for _, t in no_cue)), 4),
         "planted": {k: t for k, (c, t) in recall.items()},
@@ -425,6 +432,7 @@ def evaluate(shared: Path, per_type: int, seed: int) -> dict:
         "planted_texts": index,
     }
     result["original_text"] = false_positives(scrubber, zh_texts, en_texts)
+    result["general_text_names"] = general_text_names(shared)
     result["speed"] = speed(zh_texts, en_texts)
     structured = [result["recall"][k] for k in STRUCTURED]
     result["targets"] = TARGETS
@@ -463,11 +471,25 @@ def false_positives(scrubber: Scrubber, zh_texts: list[str], en_texts: list[str]
     return report
 
 
+def general_text_names(shared: Path, lines: int = 2000) -> dict:
+    """Names found in general text (the first paragraphs of a wuxia novel): fictional characters,
+    which the no-cue rule replaces too; with it and with the cue rules only."""
+    text_lines = [line.strip() for line in (shared / "medicalgpt/pretrain/tianlongbabu.txt").read_text("utf-8").splitlines()]
+    texts = [line for line in text_lines if line][:lines]
+    out = {"corpus": "medicalgpt/pretrain/tianlongbabu.txt", "texts": len(texts), "chars": sum(map(len, texts))}
+    for label, names_without_cue in (("with_no_cue_rule", True), ("cue_rules_only", False)):
+        scrubber = Scrubber(["name"], names_without_cue=names_without_cue)
+        found = Counter(text[s.start:s.end] for text in texts for s in scrubber.find(text))
+        out[label] = {"detections": sum(found.values()), "most_common": found.most_common(10)}
+    return out
+
+
 def speed(zh_texts: list[str], en_texts: list[str]) -> dict:
     """Single-thread throughput of Scrubber.scrub over the original texts (one core), per language
-    and overall; best of three passes (the machine is shared, so timings vary run to run)."""
+    and overall; best of three passes (the machine is shared, so timings vary run to run). jieba's
+    word cache is emptied before each pass, so every pass pays for its own segmentation."""
     layers = {"regex_layer": [t for t in PII_TYPES if t not in ("name", "address")], "full": None}
-    out = {"note": "MB = UTF-8 bytes (a Chinese character is 3 bytes); one thread, best of 3 passes"}
+    out = {"note": "MB = UTF-8 bytes (a Chinese character is 3 bytes); one thread, best of 3 passes, cold jieba cache"}
     for layer, types in layers.items():
         scrubber = Scrubber(types)
         scrubber.scrub("预热 warm-up 患者张三 13812345678")  # loads jieba's dictionary
@@ -475,6 +497,7 @@ def speed(zh_texts: list[str], en_texts: list[str]) -> dict:
         for corpus, texts in (("zh", zh_texts), ("en", en_texts), ("all", zh_texts + en_texts)):
             best = float("inf")
             for _ in range(3):
+                tagged_words.cache_clear()
                 start = time.perf_counter()
                 for text in texts:
                     scrubber.scrub(text)
@@ -502,6 +525,7 @@ def main() -> None:
     print(json.dumps({k: result[k] for k in keys}, ensure_ascii=False, indent=1))
     print(json.dumps({lang: {k: v for k, v in r.items() if k != "samples"} for lang, r in result["original_text"].items()}, ensure_ascii=False))
     print(json.dumps({k: v for k, v in result["speed"].items()}, ensure_ascii=False))
+    print(json.dumps({k: v for k, v in result["general_text_names"].items()}, ensure_ascii=False))
 
 
 if __name__ == "__main__":

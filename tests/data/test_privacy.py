@@ -92,6 +92,16 @@ DETECTED = [
     ("Report signed by John Smith, MD", "<NAME>", "Smith"),
     ("Jon Cole, a 54-year-old man, presented", "<NAME>", "Cole"),
     ("My name is Russell Reynolds and", "<NAME>", "Reynolds"),
+    # self-introductions and names with no cue at all
+    ("我是刘建国，手机号码15912345678", "我是<NAME>，手机号码<PHONE>", "刘建国"),
+    ("本人周海燕，女", "<NAME>", "周海燕"),
+    ("谢伟今天来复查了", "<NAME>今天来复查了", "谢伟"),
+    ("昨天詹瑜说胸闷", "昨天<NAME>说胸闷", "詹瑜"),
+    ("我和侯秀梅一起去的医院", "<NAME>", "侯秀梅"),
+    ("请转告王秀英按时服药", "<NAME>", "王秀英"),
+    ("Adam Booth asked about the dosage", "<NAME> asked about the dosage", "Booth"),
+    ("Yesterday Alejandro Smith felt dizzy", "Yesterday <NAME> felt dizzy", "Alejandro"),
+    ("I spoke with Mark Wade about the results", "<NAME>", "Wade"),
     # addresses
     ("家住北京市朝阳区建国路88号", "<ADDRESS>", "建国路88号"),
     ("住址：安徽省柳市黄浦柳州路F座 770499", "<ADDRESS>", "柳州路"),
@@ -122,6 +132,11 @@ KEPT = [
     "Parkinson's disease, Crohn's disease, Down syndrome and Addison disease",
     "Type 2 Diabetes Center, section 2.1.3.1",
     "Call 911 or 999 in an emergency",
+    # no names, though a surname or a first name starts them
+    "我是高血压患者，我是第一次来，本人男，35岁，我是糜烂性胃炎",
+    "杨梅、麦冬和党参煎水。第3周达高峰，5项全阳性。祝健康！让对方麻醉。吉兰－巴雷综合征",
+    "Charles Bonnet syndrome and Lou Gehrig's disease; Ross River virus; the San Francisco Fetal Treatment Center",
+    "Gene Therapy Basics. Mark the date. Will Rogers Institute. Grace Period",
 ]
 
 
@@ -142,6 +157,32 @@ def test_labelled_identifier_is_scrubbed_even_with_a_wrong_checksum():
     assert scrub_text(f"批号{look_alike}") == f"批号{look_alike}"
     assert scrub_text(f"身份证号：{look_alike}") == "身份证号：<ID_CARD>"
     assert scrub_text("电话：12345678901") == "电话：<PHONE>"
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("SSN 123-45-6789) for", "SSN <SSN>) for"),
+        ("SSN 010-12345678) 12 for", "SSN <SSN>) 12 for"),
+        ("(SSN 820-09-6726) 2 doses", "(SSN <SSN>) 2 doses"),
+        ("(010-12345678) 2次", "(<PHONE>) 2次"),  # the bracket closes the parenthesis, 2 is a count
+        ("call 13812345678)1", "call <PHONE>)1"),
+        ("座机(021)12345678，", "座机<PHONE>，"),  # a bracketed area code stays part of the number
+        ("手机(0531)7840111，", "手机<PHONE>，"),
+        ("Call (415) 555-2671) now", "Call <PHONE>) now"),
+    ],
+)
+def test_a_closing_bracket_after_a_number_is_kept(text, expected):
+    assert scrub_text(text) == expected
+
+
+def test_names_without_cue_can_be_left_to_the_cue_rules():
+    assert scrub_text("谢伟今天来复查了", names_without_cue=False) == "谢伟今天来复查了"
+    assert scrub_text("Adam Booth asked", names_without_cue=False) == "Adam Booth asked"
+    assert scrub_text("患者谢伟今天来复查了", names_without_cue=False) == "患者<NAME>今天来复查了"
+    documents = pd.DataFrame({"id": ["x"], "source": ["s"], "corpus": ["domain"], "text": ["谢伟今天来复查了"]})
+    assert scrub_documents(documents, {"names_without_cue": False})[0]["text"][0] == "谢伟今天来复查了"
+    assert scrub_documents(documents, _params())[0]["text"][0] == "<NAME>今天来复查了"
 
 
 def test_a_longer_digit_string_is_never_read_as_containing_a_phone():
@@ -275,8 +316,9 @@ def test_scrub_chats_and_preferences_scrub_every_message():
     )
     out, report = scrub_chats(chats, {})
     contents = [m["content"] for m in out["messages"][0]]
-    assert contents == ["联系电话<PHONE>", "我叫<NAME>，手机<PHONE>", "韩婷婷您好，空腹血糖7.8mmol/L偏高。"]
-    assert report["counts"] == {"phone": 2, "name": 1} and out["pii_types"][0] == ["name", "phone"]
+    # the name in the answer has no cue, and is found all the same
+    assert contents == ["联系电话<PHONE>", "我叫<NAME>，手机<PHONE>", "<NAME>您好，空腹血糖7.8mmol/L偏高。"]
+    assert report["counts"] == {"phone": 2, "name": 2} and out["pii_types"][0] == ["name", "phone"]
 
     preferences = pd.DataFrame(
         {

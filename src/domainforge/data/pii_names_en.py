@@ -2,12 +2,15 @@
 is X", "signed: X", and before credentials or ages ("X, MD", "X, a 45-year-old"). Rules only:
 spaCy's official English models are not published on PyPI (only unofficial re-uploads are), and
 eponyms (Parkinson's disease, Down syndrome) must survive, which a bare capitalised-word rule
-would not allow. A name with no cue at all is not found.
+would not allow. With no cue, a common first name followed by a capitalised surname is a name
+("Adam Booth asked ...") unless an eponym or an institution follows (Charles Bonnet syndrome,
+Michael J. Fox Foundation).
 """
 from __future__ import annotations
 
 import re
 
+from .pii_first_names import AMBIGUOUS_FIRST_NAMES, FIRST_NAMES
 from .pii_types import PiiSpan
 
 # A capitalised token (McDonald, O'Brien, Smith-Jones) or an initial.
@@ -71,4 +74,58 @@ def find_english_names(text: str) -> list[PiiSpan]:
             # The window may cut a name short: take the match only where a word starts.
             if _starts_word(text, start) and _english_name_ok(match.group("name")):
                 spans.append(PiiSpan(start, window_start + match.end(), "name"))
+    return spans
+
+
+# A capitalised word followed by a capitalised word (with an optional middle initial): the first
+# word is checked against FIRST_NAMES in Python, which is faster than a 500-name alternation.
+_CAPITALISED_PAIR = re.compile(rf"[A-Z][a-z]+(?=\s(?:{_INITIAL}\s)?[A-Z][a-z])")
+_SURNAME_AFTER = re.compile(rf"\s(?:{_INITIAL}\s)?(?P<surname>{_TOKEN})(?![A-Za-z\-])")
+# Words after a person's name that make it part of an eponym or an institution's name.
+_EPONYM_OR_INSTITUTION = re.compile(
+    r"(?:'s)?(?:[\s\-][A-Z][a-z]+){0,2}(?:'s)?\s+(?:disease|syndrome|disorder|palsy|sign|test|sequence|"
+    r"anomaly|malformation|tumou?r|lymphoma|sarcoma|virus|fever|reflex|phenomenon|procedure|operation|"
+    r"classification|criteria|scale|score|method|technique|law|effect|foundation|institute|center|centre|"
+    r"hospital|clinic|laboratory|university|college|school|award|prize|fund|society|association|trust|house|"
+    r"memorial|medical|cancer|children|research|national|library|program|voice)(?![A-Za-z])",
+    re.IGNORECASE,
+)
+_MID_SENTENCE = re.compile(r"[a-z][a-z,]*\s\Z")  # a lower-case word just before
+_CAPITALISED_NEXT = re.compile(r"\s[A-Z]")
+_CAPITALISED_BEFORE = re.compile(r"[A-Z][a-z]*\s\Z")
+_PLACE_PREFIX = re.compile(r"(?:San|Santa|Santo|Saint|St\.?|Fort|Port|Mount|Lake|Los|Las|El|Del)\s\Z")
+# Capitalised words that follow a first name in headings and place names but are no surnames.
+_NOT_SURNAMES = _NOT_NAMES | frozenset(
+    "River Rivers Mountain Mountains Valley Lake Lakes Island Islands County City Bay Beach Canyon Creek Falls "
+    "Springs Heights Harbor Harbour Point Port Street Avenue Road Syndrome Syndromes Disease Diseases Disorder "
+    "Procedure Operation Method Technique Scale Score Criteria Classification Therapy Treatment Surgery Repair "
+    "Disorders Virus Fever Sign Test Sequence Type Stage Grade Phase Hospital Clinic University College School "
+    "Institute Foundation Award Prize Fund Day Week Month Year January February March April May June July "
+    "August September October November December Monday Tuesday Wednesday Thursday Friday Saturday Sunday "
+    "Have Has Had Be Been Is Are Was Were Can Could Should Would Will Might Must Do Does Did Not Also".split()
+)
+
+
+def find_uncued_english_names(text: str) -> list[PiiSpan]:
+    spans = []
+    for match in _CAPITALISED_PAIR.finditer(text):
+        start = match.start()
+        first = match.group()
+        if start and (text[start - 1].isalpha() or text[start - 1] in "-'"):
+            continue  # inside a word or a hyphenated eponym (Charcot-Marie-Tooth)
+        ambiguous = first in AMBIGUOUS_FIRST_NAMES
+        if not (first in FIRST_NAMES or ambiguous and _MID_SENTENCE.search(text, max(0, start - 30), start)):
+            continue
+        if _PLACE_PREFIX.search(text, max(0, start - 7), start):
+            continue  # San Francisco, Santa Barbara, St. Paul
+        surname = _SURNAME_AFTER.match(text, match.end())
+        if surname is None or surname.group("surname") in _NOT_SURNAMES:
+            continue
+        if _EPONYM_OR_INSTITUTION.match(text, surname.end()):
+            continue
+        end = surname.end()
+        title_case = end == len(text) or text[end] == "\n" or _CAPITALISED_NEXT.match(text, end)
+        if title_case and (ambiguous or _CAPITALISED_BEFORE.search(text, max(0, start - 30), start)):
+            continue  # a Title Case heading (Gene Therapy Basics, Aloe Vera Complications)
+        spans.append(PiiSpan(start, end, "name"))
     return spans

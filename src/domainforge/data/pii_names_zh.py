@@ -32,14 +32,14 @@ COMPOUND_SURNAMES = (
 ).split()
 # Surnames that are far more often function words ("向医生咨询" = "ask the doctor"): as a lone
 # character before a cue, or in X某 without a cue, they are not taken as a name.
-_FUNCTION_SURNAMES = frozenset("向和同由从于那有将时能都连通相后来位原区门家经解单别国公信应初但空全万平明成计须查益普智阳文广元终居步满东养红游盖利越隆融简毋丰海南呼斯修展战商官晋玉阿哈尧朴鹿盘闭敬")
-_NAME_FLAGS = ("nr", "nrfg", "nrt")
+FUNCTION_SURNAMES = frozenset("向和同由从于那有将时能都连通相后来位原区门家经解单别国公信应初但空全万平明成计须查益普智阳文广元终居步满东养红游盖利越隆融简毋丰海南呼斯修展战商官晋玉阿哈尧朴鹿盘闭敬")
+NAME_FLAGS = ("nr", "nrfg", "nrt")
 # jieba's dictionary tags some everyday words nr (康复 1018, 麻醉 264, 安静 1199); the names it
 # lists are rare words (王建国 12, 高洋 8).
-_COMMON_WORD_FREQUENCY = 50
+COMMON_WORD_FREQUENCY = 50
 _NOT_NAME_FLAGS = frozenset("p c r d u v m f t y e o uj ul uz ug ud uv ad an vn".split())
-_NEVER_SURNAME_FLAGS = frozenset("p c u y e o uj ul uz ug ud uv".split())
-_GIVEN_NAME_FLAGS = frozenset("nz ns n ng nt z t b j a".split())
+NEVER_SURNAME_FLAGS = frozenset("p c u y e o uj ul uz ug ud uv".split())
+GIVEN_NAME_FLAGS = frozenset("nz ns n ng nt z t b j a".split())
 _NOT_IN_GIVEN_NAMES = frozenset("您你我他她它们的了是在和与及或也就都而但并从于对向把被让给很更最已不没无吗呢吧啊呀么这那个")
 # Characters that often come right before a name ("请张伟大夫会诊", "和李娜医生").
 _NAME_PRECEDERS = frozenset("请让找问是的给和跟与被由对向及、把叫称位")
@@ -48,10 +48,11 @@ _HAN = re.compile(r"[\u4e00-\u9fff]+")
 _SURNAME_CLASS = "".join(sorted(SURNAMES))
 _ZH_PREFIX_CUE = re.compile(
     r"(患者|病人|患儿|病患|伤者|产妇|孕妇|家属|姓名|联系人|监护人|主治医师|主治医生|主管医生|主管医师|"
-    r"经治医生|接诊医生|责任护士|责任医生|主诊医生|签名|签字人|记录人|我叫|叫做|名叫)[:：]?\s?"
+    r"经治医生|接诊医生|责任护士|责任医生|主诊医生|签名|签字人|记录人|我叫|叫做|名叫|名字是|名字叫|我是|本人)[:：]?\s?"
 )
-# Cues often followed by other words than a name (患者高热, 家属同意); the rest are labels.
-_WEAK_PREFIX_CUES = frozenset("患者 病人 患儿 病患 伤者 产妇 孕妇 家属".split())
+# Cues often followed by other words than a name (患者高热, 家属同意, 我是高血压患者, 本人男); the
+# rest are labels.
+_WEAK_PREFIX_CUES = frozenset("患者 病人 患儿 病患 伤者 产妇 孕妇 家属 我是 本人".split())
 _ZH_SUFFIX_CUE = re.compile(
     r"(?:医生|大夫|医师|主任|教授|护士长|护士|先生|女士|小姐|老师|同学|阿姨|叔叔|院长|博士|奶奶|爷爷|大爷|大妈|大姐|大哥|师傅)"
 )
@@ -74,13 +75,18 @@ def jieba_module():
 
 
 @lru_cache(maxsize=8192)
-def _tokens(fragment: str) -> tuple[tuple[str, str], ...]:
+def tagged_words(fragment: str) -> tuple[tuple[str, str], ...]:
     """jieba's words and part-of-speech tags; cached, as cue contexts repeat (咨询医生, 患者高血压)."""
     return tuple((pair.word, pair.flag) for pair in jieba_module().posseg.cut(fragment))
 
 
-def _frequency(word: str) -> int:
+def frequency(word: str) -> int:
     return jieba_module().dt.FREQ.get(word) or 0
+
+
+def word_flag(word: str) -> str | None:
+    """The part-of-speech tag jieba's dictionary gives `word` (None if not listed)."""
+    return jieba_module().posseg.dt.word_tag_tab.get(word)
 
 
 def _surname_prefix(word: str) -> bool:
@@ -98,14 +104,17 @@ def _plausible(name: str) -> bool:
 
 def _looks_like_name(word: str, flag: str) -> bool:
     """A 2-4 character token starting with a surname that is rare or absent in jieba's dictionary
-    (康复 and 麻醉 are common words its dictionary tags nr) and not a function word or verb."""
+    (康复 and 麻醉 are common words its dictionary tags nr), does not start with a common word
+    (糜烂性/nr), and is not a function word or verb."""
     if not 2 <= len(word) <= 4 or not _surname_prefix(word) or not _plausible(word):
         return False
-    if word[0] in _FUNCTION_SURNAMES and word[:2] not in COMPOUND_SURNAMES:
+    if len(word) > 2 and frequency(word[:2]) >= COMMON_WORD_FREQUENCY:
         return False
-    if flag not in _NAME_FLAGS and (len(word) > 3 or flag in _NOT_NAME_FLAGS):
+    if word[0] in FUNCTION_SURNAMES and word[:2] not in COMPOUND_SURNAMES:
+        return False
+    if flag not in NAME_FLAGS and (len(word) > 3 or flag in _NOT_NAME_FLAGS):
         return False  # an unknown 4-character word (植物神经) is not a name unless jieba says so
-    return _frequency(word) < _COMMON_WORD_FREQUENCY
+    return frequency(word) < COMMON_WORD_FREQUENCY
 
 
 def _strip_cue(word: str) -> str:
@@ -123,9 +132,9 @@ def _split_name(surname_flag: str, given: str, given_flag: str) -> bool:
     """Whether a surname token followed by `given` is a name jieba cut in two (王 / 秀英, 段 / 海燕).
     Common given names are dictionary words (红梅, 建国), so frequency is no guide here; the tags
     are: a person-name tag on the given part, or no function-word/verb tag on either part."""
-    if not 1 <= len(given) <= 2 or not _plausible_given(given) or surname_flag in _NEVER_SURNAME_FLAGS:
+    if not 1 <= len(given) <= 2 or not _plausible_given(given) or surname_flag in NEVER_SURNAME_FLAGS:
         return False
-    return given_flag in _NAME_FLAGS or (surname_flag not in _NOT_NAME_FLAGS and given_flag in _GIVEN_NAME_FLAGS)
+    return given_flag in NAME_FLAGS or (surname_flag not in _NOT_NAME_FLAGS and given_flag in GIVEN_NAME_FLAGS)
 
 
 def _name_after(text: str, position: int, strong: bool) -> int:
@@ -134,14 +143,14 @@ def _name_after(text: str, position: int, strong: bool) -> int:
     if text[position:position + 1] not in SURNAMES and text[position:position + 2] not in COMPOUND_SURNAMES:
         return 0
     run = _HAN.match(text, position, position + 5)
-    if strong and run and 2 <= len(run.group()) <= 4 and _plausible(run.group()) and _frequency(run.group()[:2]) < _COMMON_WORD_FREQUENCY:
+    if strong and run and 2 <= len(run.group()) <= 4 and _plausible(run.group()) and frequency(run.group()[:2]) < COMMON_WORD_FREQUENCY:
         return len(run.group())  # 姓名：刘丽华， (but not 主治医生商量一下)
-    tokens = _tokens(text[position:position + 8])
+    tokens = tagged_words(text[position:position + 8])
     word, flag = tokens[0]
     stripped = _strip_cue(word)
     if stripped != word and 1 <= len(stripped) <= 3 and _surname_prefix(stripped):
         return len(stripped)
-    if _looks_like_name(word, flag) or (strong and flag in _NAME_FLAGS and 2 <= len(word) <= 4 and _surname_prefix(word) and _plausible(word)):
+    if _looks_like_name(word, flag) or (strong and flag in NAME_FLAGS and 2 <= len(word) <= 4 and _surname_prefix(word) and _plausible(word)):
         return len(word)
     if _is_surname(word) and len(tokens) > 1 and _split_name(flag, *tokens[1]):
         return len(word) + len(tokens[1][0])
@@ -154,7 +163,7 @@ def _name_before(text: str, position: int, cue_length: int, *, allow_single: boo
     if not any(c in SURNAMES for c in text[start:position]):
         return -1
     offset, previous = start, ("", "")
-    for word, flag in _tokens(text[start:position + cue_length]):
+    for word, flag in tagged_words(text[start:position + cue_length]):
         end = offset + len(word)
         if end == position:
             break
@@ -162,7 +171,7 @@ def _name_before(text: str, position: int, cue_length: int, *, allow_single: boo
             # jieba merged the name with its cue (李女士/nr): the name is the part before the cue,
             # unless the merged word is an ordinary one (家庭医生/n).
             name = text[offset:position]
-            merged_ok = flag in _NAME_FLAGS or (name[0] not in _FUNCTION_SURNAMES and _frequency(name) < _COMMON_WORD_FREQUENCY)
+            merged_ok = flag in NAME_FLAGS or (name[0] not in FUNCTION_SURNAMES and frequency(name) < COMMON_WORD_FREQUENCY)
             return offset if end == position + cue_length and 1 <= len(name) <= 3 and _surname_prefix(name) \
                 and "某" not in name and merged_ok else -1
         previous = (word, flag)
@@ -175,7 +184,7 @@ def _name_before(text: str, position: int, cue_length: int, *, allow_single: boo
         return offset
     if previous[0] and _is_surname(previous[0]) and _split_name(previous[1], word, flag):
         return offset - len(previous[0])  # 秦 / 建平 医生
-    if allow_single and _is_surname(word) and word not in _FUNCTION_SURNAMES and flag not in _NOT_NAME_FLAGS:
+    if allow_single and _is_surname(word) and word not in FUNCTION_SURNAMES and flag not in _NOT_NAME_FLAGS:
         return offset  # 张 医生
     return -1
 
@@ -192,12 +201,12 @@ def _name_after_preceder(text: str, position: int) -> int:
         if (
             _plausible(name)
             and name[0] in SURNAMES
-            and name[0] not in _FUNCTION_SURNAMES
-            and _frequency(name) < _COMMON_WORD_FREQUENCY
-            and _frequency(name[:2]) < _COMMON_WORD_FREQUENCY
-            and (length == 2 or _frequency(name[1:]) < _COMMON_WORD_FREQUENCY)
+            and name[0] not in FUNCTION_SURNAMES
+            and frequency(name) < COMMON_WORD_FREQUENCY
+            and frequency(name[:2]) < COMMON_WORD_FREQUENCY
+            and (length == 2 or frequency(name[1:]) < COMMON_WORD_FREQUENCY)
             and (not before or not _HAN.fullmatch(before) or before in _NAME_PRECEDERS)
-            and not (len(_tokens(name)) == 1 and _tokens(name)[0][1] in _NOT_NAME_FLAGS)  # 管床/vn
+            and not (len(tagged_words(name)) == 1 and tagged_words(name)[0][1] in _NOT_NAME_FLAGS)  # 管床/vn
         ):
             return start
     return -1
@@ -211,7 +220,7 @@ def _name_at_clause_start(text: str, position: int) -> int:
     if start > 0 and _HAN.fullmatch(text[start - 1]):
         return -1  # more than four Han characters: a phrase, not a name
     name = text[start:position]
-    if 2 <= len(name) <= 4 and _surname_prefix(name) and _plausible(name) and _frequency(name) < _COMMON_WORD_FREQUENCY:
+    if 2 <= len(name) <= 4 and _surname_prefix(name) and _plausible(name) and frequency(name) < COMMON_WORD_FREQUENCY:
         return start
     return -1
 
@@ -221,7 +230,7 @@ def find_chinese_names(text: str) -> list[PiiSpan]:
     for match in _ZH_MOU.finditer(text):
         surname = match.group().rstrip("某")
         cued = _ZH_PREFIX_CUE.search(text, max(0, match.start() - 6), match.start())
-        if surname in _FUNCTION_SURNAMES and not (cued and cued.end() == match.start()):
+        if surname in FUNCTION_SURNAMES and not (cued and cued.end() == match.start()):
             continue
         spans.append(PiiSpan(match.start(), match.end(), "name", pseudonym=True))
     for match in _ZH_PREFIX_CUE.finditer(text):

@@ -221,6 +221,15 @@ def find_numbers(text: str, kinds: frozenset) -> list[PiiSpan]:
     return spans
 
 
+def _brackets_paired(text: str, window: list[tuple[str, str, int, int]]) -> bool:
+    """A ")" inside a number may only close an area or country code opened by "(" right before it:
+    in "010-12345678) 2次" the bracket ends a parenthetical, and the 2 after it is a count."""
+    return all(
+        group[1] != ")" or (text[previous[2] - 1:previous[2]] == "(" and len(previous[0]) <= 4)
+        for previous, group in zip(window, window[1:])
+    )
+
+
 def _longest_identifier(text, groups, i, run_start, plus, kinds) -> tuple[PiiSpan, int] | None:
     """The longest window of groups starting at group i that is an identifier, and its end index."""
     for j in range(min(len(groups), i + _MAX_WINDOW), i, -1):
@@ -232,12 +241,14 @@ def _longest_identifier(text, groups, i, run_start, plus, kinds) -> tuple[PiiSpa
             i == 0 and j == len(groups)
         ):
             continue
+        if not _brackets_paired(text, window):
+            continue
         kind = _classify(window, plus and i == 0)
         if kind is None or kind not in kinds:
             continue
         start = run_start if i == 0 else window[0][2]
-        if text[start - 1:start] == "(" and i > 0:
-            start -= 1
+        if text[start - 1:start] == "(" and len(window) > 1 and window[1][1] == ")":
+            start -= 1  # "(0531)7840111": the bracketed area code belongs to the number
         end = window[-1][3]
         if kind == "phone":
             extension = _EXTENSION.match(text, end)

@@ -7,7 +7,8 @@ Scrubbing rewrites text and never drops a record. Detection is rule-based and va
 (checksums for IDs and cards, issuer prefixes for phones), so medical numbers (doses, lab values,
 blood pressure, dates, ICD codes) and look-alikes that fail validation survive. The language is
 not configured: Chinese rules run where there is Chinese script, English rules where there is
-Latin script, structured rules everywhere.
+Latin script, structured rules everywhere. Names are found next to cues (患者X, X医生, Dr. X) and,
+unless names_without_cue=False, also with no cue (谢伟今天来复查了, Adam Booth asked).
 """
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from functools import lru_cache
 import pandas as pd
 
 from .pii_addresses import find_chinese_addresses, find_english_addresses
-from .pii_names_en import find_english_names
+from .pii_names_en import find_english_names, find_uncued_english_names
 from .pii_names_zh import find_chinese_names
+from .pii_names_zh_uncued import find_uncued_chinese_names
 from .pii_patterns import (
     find_emails,
     find_ips,
@@ -68,13 +70,24 @@ def _repeat_names(text: str, spans: list[PiiSpan]) -> list[PiiSpan]:
 class Scrubber:
     """Finds and replaces PII; one instance per configuration (it holds no per-text state)."""
 
-    def __init__(self, types=None, placeholder: str = "tag", seed: int = 0):
+    def __init__(self, types=None, placeholder: str = "tag", seed: int = 0, names_without_cue: bool = True):
         if placeholder not in PLACEHOLDER_STYLES:
             raise ValueError(f"placeholder must be one of {PLACEHOLDER_STYLES}, got {placeholder!r}")
         self.types = check_types(types)
         self.kinds = frozenset(self.types)
         self.placeholder = placeholder
         self.seed = seed
+        # Also names with no context cue ("谢伟今天来复查了", "Adam Booth asked"): a common surname +
+        # given-name characters confirmed by jieba, a common US first name + a capitalised surname.
+        self.names_without_cue = names_without_cue
+
+    def _names(self, text: str, has_cjk: bool, has_latin: bool) -> list[PiiSpan]:
+        names = []
+        if has_cjk:
+            names += find_chinese_names(text) + (find_uncued_chinese_names(text) if self.names_without_cue else [])
+        if has_latin:
+            names += find_english_names(text) + (find_uncued_english_names(text) if self.names_without_cue else [])
+        return names
 
     def find(self, text: str) -> list[PiiSpan]:
         """Non-overlapping PII spans in `text`, in order."""
@@ -94,7 +107,7 @@ class Scrubber:
         if "address" in kinds:
             spans += (find_chinese_addresses(text) if has_cjk else []) + (find_english_addresses(text) if has_latin else [])
         if "name" in kinds:
-            names = (find_chinese_names(text) if has_cjk else []) + (find_english_names(text) if has_latin else [])
+            names = self._names(text, has_cjk, has_latin)
             spans += names + _repeat_names(text, names)
         return _merge(spans)
 
@@ -122,26 +135,41 @@ class Scrubber:
 
 
 @lru_cache(maxsize=16)
-def _scrubber(types: tuple | None, placeholder: str, seed: int) -> Scrubber:
-    return Scrubber(types, placeholder, seed)
+def _scrubber(types: tuple | None, placeholder: str, seed: int, names_without_cue: bool) -> Scrubber:
+    return Scrubber(types, placeholder, seed, names_without_cue)
 
 
-def scrub_text(text: str, *, types=None, placeholder: str = "tag", seed: int = 0, key: str | None = None) -> str:
+def scrub_text(
+    text: str,
+    *,
+    types=None,
+    placeholder: str = "tag",
+    seed: int = 0,
+    key: str | None = None,
+    names_without_cue: bool = True,
+) -> str:
     """Replace the PII in `text` with `<TYPE>` tags (or consistent fake values with
-    placeholder="surrogate"). `types` limits the PII types (default: all of PII_TYPES).
-    Idempotent: scrubbing the result again changes nothing."""
-    return _scrubber(None if types is None else tuple(types), placeholder, seed).scrub(text, key)[0]
+    placeholder="surrogate"). `types` limits the PII types (default: all of PII_TYPES);
+    names_without_cue=False finds names only in cue contexts (患者X, Dr. X). Idempotent: scrubbing
+    the result again changes nothing."""
+    scrubber = _scrubber(None if types is None else tuple(types), placeholder, seed, names_without_cue)
+    return scrubber.scrub(text, key)[0]
 
 
 # --- pipeline nodes -------------------------------------------------------------------------
 
 def _settings(params: dict) -> tuple[bool, Scrubber, bool]:
     params = params or {}
-    unknown = set(params) - {"enabled", "types", "placeholder", "seed", "pii_column"}
+    unknown = set(params) - {"enabled", "types", "placeholder", "seed", "pii_column", "names_without_cue"}
     if unknown:
         raise ValueError(f"unknown privacy parameters {sorted(unknown)}")
     types = params.get("types")
-    scrubber = _scrubber(None if types is None else tuple(types), params.get("placeholder", "tag"), int(params.get("seed", 0)))
+    scrubber = _scrubber(
+        None if types is None else tuple(types),
+        params.get("placeholder", "tag"),
+        int(params.get("seed", 0)),
+        bool(params.get("names_without_cue", True)),
+    )
     return bool(params.get("enabled", True)), scrubber, bool(params.get("pii_column", True))
 
 
@@ -154,6 +182,7 @@ def _report(enabled: bool, scrubber: Scrubber, per_record: list[Counter]) -> dic
         "enabled": enabled,
         "placeholder": scrubber.placeholder,
         "types": list(scrubber.types),
+        "names_without_cue": scrubber.names_without_cue,
         "records": len(per_record),
         "records_with_pii": sum(1 for counts in per_record if counts),
         "counts": {kind: int(total[kind]) for kind in PII_TYPES if total[kind]},
