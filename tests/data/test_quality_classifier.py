@@ -108,6 +108,14 @@ def test_chinese_is_segmented_before_fasttext():
     assert tokens("乙型肝炎 HBV", {**PARAMS, "segmenter": "chars"}) == "乙 型 肝 炎 hbv"
 
 
+def test_chunked_jieba_segmentation_equals_whole_text_segmentation():
+    import jieba
+
+    text = "患者 3.5mg/kg，每日两次。\n\nFever-related  e.g. COVID-19 (SARS-CoV-2) 乙型肝炎HBV阳性\t100%  "
+    whole = " ".join(word for word in jieba.lcut(text.lower()) if word.strip())
+    assert tokens(text, PARAMS) == whole
+
+
 def test_model_round_trips_through_the_catalog_dataset(trained, tmp_path, small_set):
     model, _ = trained
     dataset = FastTextModelDataset(filepath=str(tmp_path / "models" / "quality_classifier.bin"))

@@ -166,3 +166,12 @@ def test_planted_junk_is_seeded_and_caught(shared_data):
     assert {j["kind"] for j in junk} == set(KINDS)
     caught = [check_text(j["text"], j["lang"], PARAMS)[1] is not None for j in junk]
     assert sum(caught) / len(caught) >= 0.95
+
+
+def test_flagged_words_are_counted_in_any_case_and_in_non_ascii_spellings():
+    from domainforge.data.quality_rules_en import features
+
+    text = "Buy CIALIS and Viagra here. Cheap cıalis too. Specialists disagree with this advice."
+    assert features(text, PARAMS["en"])["flagged_word_frac"] == pytest.approx(3 / len(text.split()))
+    assert features(text.replace("ı", "i"), PARAMS["en"])["flagged_word_frac"] == pytest.approx(3 / len(text.split()))
+    assert features("Specialists see patients daily.", PARAMS["en"])["flagged_word_frac"] == 0

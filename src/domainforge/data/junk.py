@@ -26,6 +26,7 @@ KINDS = (
 _ZH_SENTENCE_RE = re.compile(r"[^。！？\n]{6,}[。！？]")
 _EN_SENTENCE_RE = re.compile(r"[A-Z][^.!?\n]{20,}[.!?]")
 _HAN_RUN_RE = re.compile(r"[\u4e00-\u9fff]{2,}")
+_HAN_CHAR_RE = re.compile(r"[\u4e00-\u9fff]")
 _EN_WORD_RE = re.compile(r"[A-Za-z]{3,}")
 
 _BOILERPLATE = {
@@ -90,7 +91,7 @@ class _Vocabulary:
             self.sentences = _ZH_SENTENCE_RE.findall(text) or ["患者出现发热、咳嗽等症状，应及时就医。"]
             runs = _HAN_RUN_RE.findall(text) or ["发热", "咳嗽", "治疗", "医院"]
             self.words = [run[:4] for run in runs]
-            self.chars = [c for c in text if "\u4e00" <= c <= "\u9fff"] or list("病毒感染治疗发热医生")
+            self.chars = _HAN_CHAR_RE.findall(text) or list("病毒感染治疗发热医生")
         else:
             self.sentences = _EN_SENTENCE_RE.findall(text) or ["Patients with fever should see a doctor promptly."]
             self.words = [w.lower() for w in _EN_WORD_RE.findall(text)] or ["fever", "cough", "treatment", "doctor"]

@@ -22,6 +22,7 @@ import os
 import re
 import tempfile
 from fnmatch import fnmatch
+from functools import lru_cache
 
 import fasttext
 import jieba
@@ -36,16 +37,24 @@ _CJK_OR_WORD_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]+
 jieba.setLogLevel(logging.WARNING)
 
 
+@lru_cache(maxsize=1 << 18)
+def _jieba_words(chunk: str) -> tuple[str, ...]:
+    return tuple(word for word in jieba.lcut(chunk) if word.strip())
+
+
 def tokens(text: str, params: dict) -> str:
-    """One fastText input line: lower-cased tokens separated by spaces, newlines removed."""
+    """One fastText input line: lower-cased tokens separated by spaces, newlines removed.
+
+    jieba never joins characters across whitespace, so segmenting each whitespace-free chunk on
+    its own gives the same words as segmenting the whole text; chunks repeat (every English word,
+    and every document both when training and when filtering), so their words are memoised.
+    """
     text = text[: params["max_chars"]].lower()
     if params["segmenter"] == "jieba":
-        words = jieba.lcut(text)
-    elif params["segmenter"] == "chars":
-        words = _CJK_OR_WORD_RE.findall(text)
-    else:
-        raise ValueError(f"quality_classifier.segmenter must be 'jieba' or 'chars', not {params['segmenter']!r}")
-    return " ".join(word for word in words if word.strip())
+        return " ".join(word for chunk in text.split() for word in _jieba_words(chunk))
+    if params["segmenter"] == "chars":
+        return " ".join(_CJK_OR_WORD_RE.findall(text))
+    raise ValueError(f"quality_classifier.segmenter must be 'jieba' or 'chars', not {params['segmenter']!r}")
 
 
 def _selected(documents: pd.DataFrame, selector: dict) -> pd.Series:

@@ -72,6 +72,17 @@ def _word_pattern(words: tuple[str, ...]) -> re.Pattern:
     return re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b", re.IGNORECASE)
 
 
+def _flagged_count(text: str, words: tuple[str, ...]) -> int:
+    """Whole-word flagged-word matches. Most documents hold none of the words even as lower-case
+    substrings, a check far cheaper than the regex scan; it is exact only for ASCII (the
+    case-insensitive pattern also matches e.g. "ı" and "ſ" to "i" and "s"), so other text is scanned."""
+    if text.isascii() and all(word.isascii() for word in words):
+        lowered = text.lower()
+        if not any(word.lower() in lowered for word in words):
+            return 0
+    return len(_word_pattern(words).findall(text))
+
+
 def reflow(text: str, params: dict) -> str:
     """Join hard-wrapped lines of each paragraph; paragraphs that do not look wrapped stay as they are."""
     paragraphs = []
@@ -135,7 +146,7 @@ def features(text: str, params: dict) -> dict[str, float]:
         "stop_words": len({w.lower() for w in STOP_WORD_RE.findall(text)}),
         "lorem_ipsum": float("lorem ipsum" in text.lower()),
         "curly_bracket": float("{" in text),
-        "flagged_word_frac": len(_word_pattern(tuple(params["flagged_words"])).findall(text)) / n_words,
+        "flagged_word_frac": _flagged_count(text, tuple(params["flagged_words"])) / n_words,
         "sentences": sum(len([s for s in SENTENCE_END_RE.split(line) if s.strip()]) for line in lines),
         "sentence_ends": len(SENTENCE_END_MARK_RE.findall(text)),
         "lines": len(lines),

@@ -87,9 +87,10 @@ def top_ngram_chars(tokens: Sequence[str], n: int, joiner: str = " ") -> int:
     A gram seen once is no repetition, so a text without any repeated n-gram scores 0.
     """
     grams = _ngrams(tokens, n)
-    if len(set(grams)) == len(grams):
+    counts = Counter(grams)
+    if len(counts) == len(grams):
         return 0
-    gram, freq = Counter(grams).most_common(1)[0]
+    gram, freq = counts.most_common(1)[0]
     if freq < 2:
         return 0
     length = len(gram) if isinstance(gram, str) else sum(map(len, gram)) + len(joiner) * (n - 1)
