@@ -13,9 +13,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("run") / "project")
-    catalog = run_pipelines(project, ["medical_data"])
+    catalog = run_pipelines(project, ["medical_data", "legal_data"])
     with chdir(project):
-        yield project, {name: catalog.load(f"medical.{name}") for name in OUTPUTS}
+        yield project, {name: catalog.load(f"medical.{name}") for name in OUTPUTS}, catalog
 
 
 OUTPUTS = [
@@ -26,7 +26,7 @@ OUTPUTS = [
 
 
 def test_ledger_accounts_for_every_input_record_exactly_once(project):
-    _, out = project
+    _, out, _ = project
     ledger = out["ledger"]
     inputs = set(pd.concat([out[t]["id"] for t in ["documents_raw", "chats_raw", "preferences_raw"]]))
     quarantined = set(pd.concat([out[t]["id"] for t in ["quarantine_documents", "quarantine_chats", "quarantine_preferences"]]))
@@ -41,14 +41,14 @@ def test_ledger_accounts_for_every_input_record_exactly_once(project):
 
 
 def test_mix_ratio_within_five_percent(project):
-    _, out = project
+    _, out, _ = project
     for report in (out["mix_report_pretrain"], out["mix_report_sft"]):
         assert report["unit"] == "tokens"
         assert report["achieved_general_per_domain"] == pytest.approx(report["target_general_per_domain"], rel=0.05)
 
 
 def test_every_output_record_is_schema_valid(project):
-    _, out = project
+    _, out, _ = project
     for name in ["pretrain_train", "pretrain_eval"]:
         table = out[name]
         assert (table["text"].str.len() > 0).all() and set(table["corpus"]) == {"domain", "general"}
@@ -63,10 +63,19 @@ def test_every_output_record_is_schema_valid(project):
 
 
 def test_report_and_plots_are_written(project):
-    path, out = project
+    path, out, _ = project
     report = out["data_report"]
     assert report["records"]["input"] == len(out["ledger"])
     assert report["funnel"][0]["records"] == len(out["ledger"]) and report["funnel"][0]["tokens"] > 0
     assert json.loads((path / "data/08_reporting/medical/data_report.json").read_text())["records"] == report["records"]
     for plot in ["funnel_plot.png", "distribution_plot.png"]:
         assert (path / "data/08_reporting/medical" / plot).stat().st_size > 1000
+
+
+def test_second_domain_needs_only_parameters_and_raw_folder(project):
+    """`legal` has no catalog entries or code of its own: factories and the registry serve it."""
+    path, _, catalog = project
+    ledger = catalog.load("legal.ledger")
+    assert not ledger["id"].duplicated().any() and (ledger["status"] == "kept").any()
+    assert ledger["source"].str.startswith(("pretrain_domain/statutes", "pretrain_general/", "sft_", "preference/")).all()
+    assert (path / "data/05_model_input/legal/sft_train.jsonl").exists()

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from kedro.pipeline import Pipeline, pipeline
 
-from domainforge.pipelines import data
+from domainforge.pipelines import data, rag, training
 
 _PROJECT_CONF = Path(__file__).resolve().parents[2] / "conf" / "base"
 
@@ -28,14 +28,19 @@ def discover_domains(conf_dir: Path | None = None) -> list[str]:
 
 
 def domain_pipelines(domain: str) -> dict[str, Pipeline]:
-    stages = {"data": pipeline(data.create_pipeline(), namespace=domain)}
-    out = {f"{domain}_{stage}": p for stage, p in stages.items()}
-    out[domain] = sum(stages.values(), Pipeline([]))
+    """`<domain>` (the whole build), `<domain>_data`, one per training stage, `<domain>_train`
+    (all training stages) and `<domain>_rag`."""
+    out = {f"{domain}_data": pipeline(data.create_pipeline(), namespace=domain)}
+    stages = training.domain_pipelines(domain)  # <domain>_pt, _sft, _rm, _dpo
+    out.update(stages)
+    out[f"{domain}_train"] = training.create_base_model_pipeline() + sum(stages.values(), Pipeline([]))
+    out[f"{domain}_rag"] = pipeline(rag.create_pipeline(), namespace=domain)
+    out[domain] = out[f"{domain}_data"] + out[f"{domain}_train"] + out[f"{domain}_rag"]
     return out
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    pipelines: dict[str, Pipeline] = {}
+    pipelines: dict[str, Pipeline] = {"base_model": training.create_base_model_pipeline()}
     for domain in discover_domains():
         pipelines.update(domain_pipelines(domain))
     pipelines["__default__"] = pipelines.get("medical", Pipeline([]))

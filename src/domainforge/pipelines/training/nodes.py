@@ -1,0 +1,103 @@
+"""Kedro nodes of the training stages: thin wrappers that turn parameters into library calls.
+
+Training nodes return a `ModelDir` inside the engine's run directory (training_runtime.work_dir,
+where checkpoints and the finished-run cache live); the catalog's HFModelDataset mirrors it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from domainforge.training import evaluate, report, stages
+from domainforge.training.artifacts import ModelDir
+from domainforge.training.base_model import prepare_base_model as _prepare_base_model
+from domainforge.training.runtime import Runtime
+
+
+def _runtime(runtime: dict, deepspeed_configs: dict[str, Callable[[], dict]]) -> Runtime:
+    name = runtime.get("deepspeed", "zero2")
+    if name not in deepspeed_configs:
+        raise ValueError(
+            f"training_runtime.deepspeed={name!r}: no conf/base/deepspeed/{name}.json "
+            f"(have {sorted(deepspeed_configs)})"
+        )
+    return Runtime.from_params(runtime, deepspeed_configs[name]())
+
+
+def prepare_base_model(base_model: dict, runtime: dict) -> ModelDir:
+    return _prepare_base_model(base_model, runtime.get("work_dir", "data/06_models/training_runs"))
+
+
+def continued_pretraining(
+    model: ModelDir, documents: pd.DataFrame, params: dict, runtime: dict, deepspeed_configs
+) -> ModelDir:
+    return stages.continued_pretraining(
+        model, documents, params=params, runtime=_runtime(runtime, deepspeed_configs)
+    ).model
+
+
+def supervised_finetuning(
+    model: ModelDir, chats: pd.DataFrame, params: dict, runtime: dict, deepspeed_configs
+) -> ModelDir:
+    return stages.supervised_finetuning(
+        model, chats, params=params, runtime=_runtime(runtime, deepspeed_configs)
+    ).model
+
+
+def reward_modelling(
+    model: ModelDir, preferences: pd.DataFrame, params: dict, runtime: dict, deepspeed_configs
+) -> ModelDir:
+    return stages.reward_modelling(
+        model, preferences, params=params, runtime=_runtime(runtime, deepspeed_configs)
+    ).model
+
+
+def direct_preference_optimization(
+    model: ModelDir, preferences: pd.DataFrame, params: dict, runtime: dict, deepspeed_configs
+) -> ModelDir:
+    return stages.direct_preference_optimization(
+        model, preferences, params=params, runtime=_runtime(runtime, deepspeed_configs)
+    ).model
+
+
+def language_model_report(stage: str) -> Callable[..., dict]:
+    """A node reporting perplexity per corpus, held-out chat loss and samples of one stage's model."""
+
+    def evaluate_language_model(
+        model: ModelDir, documents: pd.DataFrame, chats: pd.DataFrame, params: dict
+    ) -> dict:
+        return report.stage_report(
+            stage, model, evaluate.evaluate_language_model(model, documents, chats, params)
+        )
+
+    evaluate_language_model.__name__ = f"evaluate_{stage}_model"
+    return evaluate_language_model
+
+
+def reward_model_report(model: ModelDir, preferences: pd.DataFrame, params: dict) -> dict:
+    return report.stage_report("rm", model, evaluate.evaluate_reward_model(model, preferences, params))
+
+
+def dpo_report(
+    model: ModelDir,
+    reference: ModelDir,
+    documents: pd.DataFrame,
+    chats: pd.DataFrame,
+    preferences: pd.DataFrame,
+    eval_params: dict,
+    dpo_params: dict,
+) -> dict:
+    evaluation = evaluate.evaluate_language_model(model, documents, chats, eval_params)
+    evaluation["preference"] = evaluate.evaluate_dpo(
+        model, reference, preferences, {**eval_params, "beta": dpo_params.get("beta", 0.1)}
+    )
+    return report.stage_report("dpo", model, evaluation)
+
+
+def summarize_training(
+    base: dict, pt: dict, sft: dict, rm: dict, dpo: dict, checks: dict
+) -> tuple[dict, object]:
+    summary = report.summarize({"base": base, "pt": pt, "sft": sft, "rm": rm, "dpo": dpo}, checks)
+    return summary, report.perplexity_figure(summary)

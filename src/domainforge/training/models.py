@@ -1,0 +1,76 @@
+"""Loading a model for a stage, LoRA or full fine-tuning, and exporting a full model directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from domainforge.training.artifacts import ModelDir
+from domainforge.training.base_model import ensure_pad_token
+from domainforge.training.runtime import Runtime
+
+CAUSAL, REWARD = "causal", "reward"
+
+
+def load_model(model_dir: ModelDir, kind: str, runtime: Runtime, tokenizer=None):
+    """fp32 master weights (DeepSpeed casts for bf16/fp16); reward models get a 1-logit head and a
+    pad token distinct from EOS."""
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    kwargs = dict(dtype=torch.float32, attn_implementation=runtime.attn_implementation)
+    if kind == CAUSAL:
+        model = AutoModelForCausalLM.from_pretrained(model_dir, **kwargs)
+    elif kind == REWARD:
+        model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=1, **kwargs)
+        ensure_pad_token(tokenizer, model)
+    else:
+        raise ValueError(f"unknown model kind {kind!r}")
+    return model
+
+
+def lora_config(params: dict, kind: str):
+    """A peft LoraConfig from stage params, or None for full fine-tuning."""
+    mode = params.get("finetuning", "full")
+    if mode == "full":
+        return None
+    if mode != "lora":
+        raise ValueError(f"finetuning must be 'full' or 'lora', got {mode!r}")
+    from peft import LoraConfig
+
+    lora = params.get("lora", {})
+    return LoraConfig(
+        r=int(lora.get("r", 16)),
+        lora_alpha=int(lora.get("alpha", 32)),
+        lora_dropout=float(lora.get("dropout", 0.0)),
+        target_modules=lora.get("target_modules", "all-linear"),
+        task_type="CAUSAL_LM" if kind == CAUSAL else "SEQ_CLS",
+    )
+
+
+def exporter(source: ModelDir, kind: str, runtime: Runtime, tokenizer, lora: bool):
+    """An `export(trainer, directory)` that writes a full model directory.
+
+    LoRA: the adapter is saved under `adapter/` and merged into a fresh copy of the source model,
+    so downstream stages and users get a plain model and can still reuse the adapter.
+    """
+
+    def export(trainer, directory: Path) -> None:
+        directory = Path(directory)
+        if not lora:
+            trainer.save_model(str(directory))
+        else:
+            trainer.save_model(str(directory / "adapter"))
+            if trainer.is_world_process_zero():
+                from peft import PeftModel
+                from transformers.integrations.deepspeed import unset_hf_deepspeed_config
+
+                # Training is over: load the merge base whole, not as ZeRO-3 partitions.
+                unset_hf_deepspeed_config()
+                base = load_model(source, kind, runtime, tokenizer)
+                merged = PeftModel.from_pretrained(base, directory / "adapter").merge_and_unload()
+                merged.save_pretrained(directory)
+        if trainer.is_world_process_zero():
+            tokenizer.save_pretrained(directory)
+
+    return export

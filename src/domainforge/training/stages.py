@@ -1,0 +1,225 @@
+"""The four training stages. Each takes (input model directory, record table, params, runtime)
+and returns a StageResult whose model is a full Hugging Face directory.
+
+Stage params (see conf/base/parameters_training.yml): max_steps, learning_rate, lr_scheduler,
+warmup_ratio, weight_decay, max_grad_norm, seed, save_steps, logging_steps, finetuning
+("full" | "lora") with lora {r, alpha, dropout, target_modules}, plus per stage:
+  pt:  seq_len, batch_tokens (tokens per optimizer step), separate_documents
+  sft: max_length (per chat), batch_tokens
+  rm:  max_length, batch_size (pairs per optimizer step)
+  dpo: max_length, batch_size, beta, loss_type, precompute_ref_log_probs
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pandas as pd
+from transformers import Trainer, TrainingArguments
+
+from domainforge.training.artifacts import ModelDir
+from domainforge.training.base_model import ensure_pad_token
+from domainforge.training.engine import RunDir, StageResult, stage, train
+from domainforge.training.models import CAUSAL, REWARD, exporter, load_model, lora_config
+from domainforge.training.packing import (
+    ListDataset,
+    PackedCollator,
+    as_messages,
+    chat_sequences,
+    document_blocks,
+    pack,
+)
+from domainforge.training.reward import PairCollator, PairwiseRewardTrainer, chat_ids, preference_chats
+from domainforge.training.runtime import Runtime, trainer_kwargs
+
+
+def _with_lora(model, params: dict, kind: str):
+    config = lora_config(params, kind)
+    if config is None:
+        return model
+    from peft import get_peft_model
+
+    return get_peft_model(model, config)
+
+
+@stage("pt")
+def continued_pretraining(
+    run: RunDir, model: ModelDir, documents: pd.DataFrame, *, params: dict, runtime: Runtime, callbacks=()
+) -> StageResult:
+    """Causal-LM loss on documents packed into fixed blocks with EOS between documents."""
+    tokenizer = model.load_tokenizer()
+    texts = list(documents["text"])
+    # Shuffle before packing so blocks mix domain and general text instead of following file order.
+    random.Random(params.get("seed", 42)).shuffle(texts)
+    seq_len = int(params["seq_len"])
+    blocks = document_blocks(texts, tokenizer, seq_len, bool(params.get("separate_documents", False)))
+    if not blocks:
+        raise ValueError("pretraining corpus is empty after tokenization")
+    per_device, accumulation = runtime.micro_batches(
+        seq_len, math.ceil(int(params["batch_tokens"]) / seq_len)
+    )
+    network = _with_lora(load_model(model, CAUSAL, runtime), params, CAUSAL)
+    trainer = Trainer(
+        model=network,
+        args=TrainingArguments(
+            **trainer_kwargs(params, runtime, str(run.checkpoints), per_device, accumulation)
+        ),
+        train_dataset=ListDataset(blocks),
+        data_collator=PackedCollator(),
+        processing_class=tokenizer,
+        callbacks=list(callbacks),
+    )
+    stats = {
+        "documents": len(texts),
+        "blocks": len(blocks),
+        "corpus_tokens": sum(len(b["input_ids"]) for b in blocks),
+        "per_device_batch": per_device,
+        "gradient_accumulation_steps": accumulation,
+    }
+    return train(
+        run,
+        trainer,
+        exporter(model, CAUSAL, runtime, tokenizer, lora_config(params, CAUSAL) is not None),
+        stats,
+    )
+
+
+@stage("sft")
+def supervised_finetuning(
+    run: RunDir, model: ModelDir, chats: pd.DataFrame, *, params: dict, runtime: Runtime, callbacks=()
+) -> StageResult:
+    """Loss on assistant tokens only; chats packed padding-free, each kept separate."""
+    tokenizer = model.load_tokenizer()
+    max_length = int(params["max_length"])
+    sequences, stats = chat_sequences(chats, tokenizer, max_length)
+    if not sequences:
+        raise ValueError("no trainable chats (see skipped reasons): " + repr(stats["skipped"][:3]))
+    batch_tokens = int(params["batch_tokens"])
+    # One packed row is one micro-batch: as large as the machine allows, no larger than a step.
+    capacity = max(max_length, min(runtime.micro_batch_tokens, math.ceil(batch_tokens / runtime.world_size)))
+    rows = pack(sequences, capacity)
+    per_device, accumulation = runtime.micro_batches(capacity, math.ceil(batch_tokens / capacity))
+    network = _with_lora(load_model(model, CAUSAL, runtime), params, CAUSAL)
+    trainer = Trainer(
+        model=network,
+        args=TrainingArguments(
+            **trainer_kwargs(params, runtime, str(run.checkpoints), per_device, accumulation)
+        ),
+        train_dataset=ListDataset(rows),
+        data_collator=PackedCollator(),
+        processing_class=tokenizer,
+        callbacks=list(callbacks),
+    )
+    stats.update(
+        packed_rows=len(rows),
+        packing_capacity=capacity,
+        packing_fill=round(stats["tokens"] / (len(rows) * capacity), 4),
+        per_device_batch=per_device,
+        gradient_accumulation_steps=accumulation,
+    )
+    return train(
+        run,
+        trainer,
+        exporter(model, CAUSAL, runtime, tokenizer, lora_config(params, CAUSAL) is not None),
+        stats,
+    )
+
+
+@stage("rm")
+def reward_modelling(
+    run: RunDir, model: ModelDir, preferences: pd.DataFrame, *, params: dict, runtime: Runtime, callbacks=()
+) -> StageResult:
+    """Sequence-classification head on the SFT model, pairwise loss -log sigma(r_c - r_r)."""
+    tokenizer = model.load_tokenizer()
+    ensure_pad_token(tokenizer)
+    max_length = int(params["max_length"])
+    items = [
+        {
+            "chosen": chat_ids(chosen, tokenizer, max_length),
+            "rejected": chat_ids(rejected, tokenizer, max_length),
+        }
+        for _, chosen, rejected in preference_chats(preferences)
+    ]
+    if not items:
+        raise ValueError("no preference pairs to train the reward model on")
+    per_device, accumulation = runtime.micro_batches(2 * max_length, int(params["batch_size"]))
+    network = _with_lora(load_model(model, REWARD, runtime, tokenizer), params, REWARD)
+    trainer = PairwiseRewardTrainer(
+        model=network,
+        args=TrainingArguments(
+            **trainer_kwargs(params, runtime, str(run.checkpoints), per_device, accumulation)
+        ),
+        train_dataset=ListDataset(items),
+        data_collator=PairCollator(tokenizer.pad_token_id),
+        processing_class=tokenizer,
+        callbacks=list(callbacks),
+    )
+    stats = {
+        "pairs": len(items),
+        "pad_token": tokenizer.pad_token,
+        "per_device_batch": per_device,
+        "gradient_accumulation_steps": accumulation,
+    }
+    return train(
+        run,
+        trainer,
+        exporter(model, REWARD, runtime, tokenizer, lora_config(params, REWARD) is not None),
+        stats,
+    )
+
+
+@stage("dpo")
+def direct_preference_optimization(
+    run: RunDir, model: ModelDir, preferences: pd.DataFrame, *, params: dict, runtime: Runtime, callbacks=()
+) -> StageResult:
+    """trl DPOTrainer from the SFT model. The reference is never a deep copy of the policy (the
+    pattern that breaks under ZeRO-3): reference log-probs are precomputed before training, or,
+    with LoRA, taken from the same model with the adapters disabled."""
+    from datasets import Dataset
+    from trl import DPOConfig, DPOTrainer
+
+    tokenizer = model.load_tokenizer()
+    records = [
+        {
+            "prompt": as_messages(row.prompt, f"preference {row.id} prompt"),
+            "chosen": as_messages(row.chosen, f"preference {row.id} chosen"),
+            "rejected": as_messages(row.rejected, f"preference {row.id} rejected"),
+        }
+        for row in preferences.itertuples(index=False)
+    ]
+    if not records:
+        raise ValueError("no preference pairs for DPO")
+    max_length = int(params["max_length"])
+    per_device, accumulation = runtime.micro_batches(2 * max_length, int(params["batch_size"]))
+    # Only the pairs the steps will consume (seeded sample): precomputing reference log-probs
+    # for pairs never trained on would cost a forward pass each.
+    consumed = int(params["max_steps"]) * per_device * accumulation * runtime.world_size
+    if consumed < len(records):
+        records = random.Random(params.get("seed", 42)).sample(records, consumed)
+    peft_config = lora_config(params, CAUSAL)
+    config = DPOConfig(
+        **trainer_kwargs(params, runtime, str(run.checkpoints), per_device, accumulation),
+        beta=float(params.get("beta", 0.1)),
+        loss_type=list(params.get("loss_type", ["sigmoid"])),
+        max_length=max_length,
+        precompute_ref_log_probs=bool(params.get("precompute_ref_log_probs", peft_config is None)),
+    )
+    trainer = DPOTrainer(
+        model=load_model(model, CAUSAL, runtime),
+        ref_model=None,
+        args=config,
+        train_dataset=Dataset.from_list(records),
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=list(callbacks),
+    )
+    stats = {
+        "pairs": len(preferences),
+        "pairs_used": len(records),
+        "beta": config.beta,
+        "reference": "precomputed log-probs" if config.precompute_ref_log_probs else "adapters disabled",
+        "per_device_batch": per_device,
+        "gradient_accumulation_steps": accumulation,
+    }
+    return train(run, trainer, exporter(model, CAUSAL, runtime, tokenizer, peft_config is not None), stats)

