@@ -39,10 +39,10 @@ def test_hits_carry_text_source_and_similarity(retriever, small_corpus):
 
 def test_keywords_weight_moves_the_query_vector(retriever):
     question = PLANTED_QUESTIONS["planted#zh"]
-    plain, combined = retriever.query_vectors(question, use_keywords=True)
+    plain, combined = retriever.query_vectors(question, "chatlaw")
     assert abs(float(combined @ combined) - 1.0) < 1e-5
     assert float(plain @ combined) < 0.9999
-    _, without = retriever.query_vectors(question, use_keywords=False)
+    _, without = retriever.query_vectors(question, "dense")
     assert (without == plain).all()
 
 

@@ -112,6 +112,9 @@ def test_collator_ignores_labels_across_sequence_starts():
     assert batch["labels"][0].tolist() == [IGNORE, 6, 7, IGNORE, 9]
     assert batch["position_ids"][0].tolist() == [0, 1, 2, 0, 1]
     assert batch["use_cache"] is False
+    blocks = [{"input_ids": [1, 2], "labels": [1, 2], "position_ids": [0, 1]}] * 3
+    stacked = PackedCollator()(blocks)  # equal lengths: [batch, length], still no padding
+    assert stacked["input_ids"].shape == (3, 2) and stacked["labels"][:, 0].eq(IGNORE).all()
 
 
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])

@@ -4,7 +4,8 @@
   dense    the question's embedding
   chatlaw  ChatLaw-style: question vector + weight * (keyword vectors weighted by keyword score),
            re-normalised
-  hybrid   chatlaw and BM25 fused by weighted reciprocal rank (MedicalGPT chatpdf-style)
+  hybrid   the chatlaw (fusion.keywords) or plain question vector's ranking and BM25's, fused by
+           weighted reciprocal rank (MedicalGPT chatpdf-style)
 
 Saved as a folder: config.json, chunks.parquet, vectors.faiss, bm25/.
 """
@@ -120,7 +121,7 @@ class Retriever:
         if mode == "bm25":
             ids, scores = self.lexical.search(query, k)
             return self._hits(ids, scores, np.full(len(ids), np.nan))
-        question, vector = self.query_vectors(query, use_keywords=mode in ("chatlaw", "hybrid"))
+        question, vector = self.query_vectors(query, mode)
         depth = max(k, self.settings.fusion.depth) if mode == "hybrid" else k
         scores, ids = self.index.search(vector[None, :], min(depth, self.index.ntotal))
         keep = ids[0] >= 0
@@ -132,9 +133,12 @@ class Retriever:
         similarity = vector_index.vectors_of(self.index, ids) @ question
         return self._hits(ids, scores, similarity)
 
-    def query_vectors(self, query: str, use_keywords: bool) -> tuple[np.ndarray, np.ndarray]:
-        """(question embedding, search vector). One embedding call for question and keywords."""
+    def query_vectors(self, query: str, mode: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(question embedding, the vector `mode` searches with). Question and keywords are
+        embedded in one call."""
+        mode = mode or self.settings.mode
         kw = self.settings.keywords
+        use_keywords = mode == "chatlaw" or (mode == "hybrid" and self.settings.fusion.keywords)
         keywords = (
             extract_keywords(query, self.lexical.idf, kw.top_k, kw.chinese_method)
             if use_keywords and kw.weight > 0

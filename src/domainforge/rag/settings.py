@@ -21,24 +21,26 @@ def from_dict(cls: type[T], values: dict | T | None, where: str) -> T:
     return cls(**values)
 
 
+# Defaults: the best dev settings of benchmarks/rag_eval.py (conf/base/parameters_rag.yml repeats them).
 @dataclass
 class KeywordSettings:
-    top_k: int = 5  # keywords per question; 0 turns ChatLaw-style expansion off
-    weight: float = 0.3  # total weight of the keyword vectors added to the question vector
+    top_k: int = 3  # keywords per question; 0 turns ChatLaw-style expansion off
+    weight: float = 0.1  # total weight of the keyword vectors added to the question vector
     chinese_method: str = "tfidf"  # jieba tfidf | textrank
 
 
 @dataclass
 class FusionSettings:
+    keywords: bool = False  # hybrid fuses BM25 with the chatlaw vector (true) or the plain question vector
     rrf_k: int = 60  # reciprocal-rank-fusion constant
     dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    bm25_weight: float = 0.25
     depth: int = 50  # candidates taken from each ranker before fusing
 
 
 @dataclass
 class RetrievalSettings:
-    mode: str = "hybrid"  # bm25 | dense | chatlaw (keywords + question) | hybrid (chatlaw + BM25)
+    mode: str = "hybrid"  # bm25 | dense | chatlaw (keywords + question) | hybrid (dense or chatlaw + BM25)
     keywords: KeywordSettings = field(default_factory=KeywordSettings)
     fusion: FusionSettings = field(default_factory=FusionSettings)
 

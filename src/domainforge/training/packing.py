@@ -1,9 +1,10 @@
 """Turn record tables into padding-free token streams.
 
-Every training and evaluation batch here is one row of concatenated examples, `[1, n_tokens]`,
-with `position_ids` restarting at 0 wherever an independent sequence starts. Transformers builds a
-block-diagonal causal mask from such position ids (attention_mask=None, no cache), so packed
-sequences never attend to each other and no compute is spent on padding tokens.
+Every training and evaluation batch here is padding-free: one row of concatenated examples,
+`[1, n_tokens]` (or equal-length blocks stacked), with `position_ids` restarting at 0 wherever an
+independent sequence starts. Transformers builds a block-diagonal causal mask from such position
+ids (attention_mask=None, no cache), so packed sequences never attend to each other and no
+compute is spent on padding tokens.
 
 - Pretraining: documents joined with EOS and cut into fixed blocks. Documents inside a block
   attend to each other by default (standard continued-pretraining packing);
@@ -160,21 +161,29 @@ def pack(sequences: Sequence[TokenSequence], capacity: int) -> list[dict]:
 
 
 class PackedCollator:
-    """Concatenate items into one padding-free row; no label crosses a sequence start.
+    """Padding-free batches; no label crosses a sequence start.
 
-    The label at a position where position_ids restart would be predicted from the previous
-    sequence's last token, so it is ignored.
+    Items of equal length (pretraining blocks) are stacked as `[batch, length]`; otherwise they
+    are concatenated into one `[1, total]` row. The label at a position where position_ids
+    restart would be predicted from the previous sequence's last token, so it is ignored.
     """
 
     def __call__(self, items: Sequence[dict]) -> dict:
-        ids = torch.tensor([t for item in items for t in item["input_ids"]], dtype=torch.long)
-        labels = torch.tensor([t for item in items for t in item["labels"]], dtype=torch.long)
-        positions = torch.tensor([p for item in items for p in item["position_ids"]], dtype=torch.long)
+        def tensor(key):
+            return torch.tensor([item[key] for item in items], dtype=torch.long)
+
+        def row(key):
+            return torch.tensor([t for item in items for t in item[key]], dtype=torch.long)[None]
+
+        # Stacking keeps attention at batch x length^2 instead of (batch x length)^2.
+        same_length = len({len(item["input_ids"]) for item in items}) == 1
+        build = tensor if same_length else row
+        ids, labels, positions = build("input_ids"), build("labels"), build("position_ids")
         labels[positions == 0] = IGNORE
         return {
-            "input_ids": ids[None],
-            "labels": labels[None],
-            "position_ids": positions[None],
+            "input_ids": ids,
+            "labels": labels,
+            "position_ids": positions,
             # A KV cache would disable the block-diagonal mask built from position_ids.
             "use_cache": False,
         }
