@@ -56,18 +56,19 @@ def ask(question, domain, k, mode, env, no_generate, project_path) -> None:
         catalog = context.catalog
         retriever = catalog.load(f"{domain}.rag_index")
         retriever.settings = RetrievalSettings.from_dict(params["retrieval"])
-        hits = retriever.search(question, k or params["answer"]["k"], mode=mode)
-        if no_generate:
-            click.echo(format_answer(None, hits))
-            return
         answer_params = params["answer"]
+        hits = retriever.search(question, k or answer_params["k"], mode=mode)
+        if no_generate:
+            click.echo(format_answer(None, hits, answer_params["min_similarity"]))
+            return
         generator = AnswerGenerator.from_artifact(
             catalog.load(f"{domain}.{answer_params['model_dataset']}"),
             max_new_tokens=answer_params["max_new_tokens"],
             max_reference_chars=answer_params["max_reference_chars"],
+            repetition_penalty=answer_params["repetition_penalty"],
         )
         answer = generator.answer(question, hits, answer_params["min_similarity"])
-        click.echo(format_answer(answer, hits))
+        click.echo(format_answer(answer, hits, answer_params["min_similarity"]))
 
 
 def main() -> None:

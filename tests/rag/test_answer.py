@@ -46,12 +46,18 @@ def test_generator_answers_with_a_tiny_model(tiny_model_dir):
     assert [h.source_id for h in answer.references] == ["fever#1", "medquad#7"]
     assert answer.answerable and isinstance(answer.text, str)
     assert set(answer.cited) <= {1, 2}
-    printed = format_answer(answer, HITS)
-    assert "[1] fever#1" in printed and "[2] medquad#7" in printed
+    printed = format_answer(answer, HITS, 0.9)
+    assert "[1] fever#1" in printed and "[2] medquad#7" in printed and "dialogue#0" not in printed
 
     refused = generator.answer("发烧怎么办？", HITS[1:2], min_similarity=0.9)
     assert not refused.answerable and refused.references == []
-    assert "no retrieved reference cleared the similarity threshold" in format_answer(refused, HITS[1:2])
+    assert "no retrieved reference reached the similarity threshold 0.9" in format_answer(refused, HITS[1:2], 0.9)
+
+
+def test_references_only_output_marks_those_below_the_threshold():
+    lines = format_answer(None, HITS, 0.9).splitlines()
+    assert lines[0] == "References:"
+    assert [line[:4] for line in lines[1:4]] == [" [1]", "-[2]", " [3]"]
 
 
 def test_references_that_overflow_the_context_are_dropped(tiny_model_dir):

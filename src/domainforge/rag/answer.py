@@ -83,11 +83,19 @@ def cited_numbers(text: str, n_references: int) -> list[int]:
 class AnswerGenerator:
     """Wraps a causal LM and its tokenizer; greedy decoding so that answers are reproducible."""
 
-    def __init__(self, model, tokenizer, max_new_tokens: int = 256, max_reference_chars: int = 600):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        max_new_tokens: int = 256,
+        max_reference_chars: int = 600,
+        repetition_penalty: float = 1.1,  # small chat models loop under greedy decoding without it
+    ):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.max_new_tokens = max_new_tokens
         self.max_reference_chars = max_reference_chars
+        self.repetition_penalty = repetition_penalty
 
     @classmethod
     def from_pretrained(cls, path: str | Path, **kwargs) -> AnswerGenerator:
@@ -137,27 +145,34 @@ class AnswerGenerator:
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
         with torch.no_grad():
             output = self.model.generate(
-                **inputs, max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=pad
+                **inputs,
+                max_new_tokens=self.max_new_tokens,
+                do_sample=False,
+                repetition_penalty=self.repetition_penalty,
+                pad_token_id=pad,
             )
         text = self.tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True).strip()
         return Answer(question, text, references, cited_numbers(text, len(references)))
 
 
-def format_answer(answer: Answer | None, hits: list[Hit], snippet_chars: int = 160) -> str:
-    """The CLI's output: the answer (if generated), then the numbered references."""
+def format_answer(answer: Answer | None, hits: list[Hit], min_similarity: float, snippet_chars: int = 160) -> str:
+    """The CLI's output: the answer (if generated), then the numbered references it was given
+    (without an answer: every hit, `-` marking those below the similarity threshold)."""
     lines = []
     references = answer.references if answer else hits
     if answer is not None:
         lines += [answer.text or "(empty answer)", ""]
         if not answer.answerable:
-            lines.append("(no retrieved reference cleared the similarity threshold)")
+            lines.append(f"(no retrieved reference reached the similarity threshold {min_similarity})")
             return "\n".join(lines)
     lines.append("References:")
     for n, hit in enumerate(references, 1):
-        mark = "*" if answer and n in answer.cited else " "
+        if answer is not None:
+            mark = "*" if n in answer.cited else " "
+        else:
+            mark = " " if relevant_references([hit], min_similarity) else "-"
         snippet = " ".join(hit.text.split())
         snippet = snippet if len(snippet) <= snippet_chars else snippet[:snippet_chars] + "…"
-        lines.append(f"{mark}[{n}] {hit.source_id} (score {hit.score:.3f}) {snippet}")
-    if answer is not None:
-        lines.append("(* = cited in the answer)")
+        lines.append(f"{mark}[{n}] {hit.source_id} (score {hit.score:.3f}, similarity {hit.similarity:.3f}) {snippet}")
+    lines.append("(* = cited in the answer)" if answer is not None else f"(- = similarity below {min_similarity}: not given to the model)")
     return "\n".join(lines)

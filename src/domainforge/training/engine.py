@@ -203,8 +203,8 @@ class _EngineCallback(TrainerCallback):
         self.counter = counter
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if logs is not None:
-            logs["tokens"] = self.counter.tokens
+        if state.log_history:
+            state.log_history[-1]["tokens"] = self.counter.tokens
 
     def on_step_end(self, args, state, control, **kwargs):
         if state.global_step >= state.max_steps:
@@ -225,13 +225,13 @@ def train(run: RunDir, trainer, export: Callable[[object, Path], None], data_sta
     output = trainer.train(resume_from_checkpoint=resume)
     runtime_s = output.metrics.get("train_runtime") or time.perf_counter() - started
     summary = {
+        **data_stats,
         "global_step": trainer.state.global_step,
         "resumed_from_step": int(Path(resume).name.split("-")[-1]) if resume else 0,
         "train_runtime_s": round(runtime_s, 2),
         "tokens": counter.tokens,
         "tokens_per_second": round(counter.tokens / runtime_s, 2),
         "train_loss": output.training_loss,
-        **data_stats,
     }
     history = trainer.state.log_history
     staging = run.root / "final.partial"

@@ -222,7 +222,7 @@ def chat_sequences(chats, tokenizer, max_length: int, target: str = "assistant")
         "chats_used": len(sequences),
         "chats_truncated": truncated,
         "skipped": skipped,
-        "tokens": sum(map(len, sequences)),
+        "chat_tokens": sum(map(len, sequences)),
         "target_tokens": sum(sum(label != IGNORE for label in s.labels) for s in sequences),
     }
     return sequences, stats

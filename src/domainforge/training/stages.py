@@ -114,7 +114,7 @@ def supervised_finetuning(
     stats.update(
         packed_rows=len(rows),
         packing_capacity=capacity,
-        packing_fill=round(stats["tokens"] / (len(rows) * capacity), 4),
+        packing_fill=round(stats["chat_tokens"] / (len(rows) * capacity), 4),
         per_device_batch=per_device,
         gradient_accumulation_steps=accumulation,
     )
