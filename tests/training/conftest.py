@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tiny_llama import save_tiny_llama
 
 REPO = Path(__file__).resolve().parents[2]
 CHATML = (
@@ -46,28 +47,6 @@ def make_tokenizer():
     return tokenizer
 
 
-def make_model_dir(path: Path, tokenizer, seed: int = 0) -> Path:
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        tie_word_embeddings=True,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    LlamaForCausalLM(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
-
-
 @pytest.fixture(scope="session")
 def tokenizer():
     return make_tokenizer()
@@ -75,7 +54,7 @@ def tokenizer():
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, tokenizer) -> Path:
-    return make_model_dir(tmp_path_factory.mktemp("tiny") / "base", tokenizer)
+    return save_tiny_llama(tmp_path_factory.mktemp("tiny") / "base", tokenizer)
 
 
 def documents(n: int = 24) -> pd.DataFrame:

@@ -98,8 +98,13 @@ def test_evaluations_on_trained_models(chain):
     assert len(lm["samples"]) == 1
     rm = evaluate.evaluate_reward_model(chain["rm"].model, preferences(), PARAMS["eval"])
     assert rm["pairs"] == 12 and rm["accuracy"] > 0.5
-    dpo = evaluate.evaluate_dpo(chain["dpo"].model, chain["sft"].model, preferences(), PARAMS["eval"])
+    # A held-out pair whose prompt fills the whole window cannot be scored: reported, not fatal.
+    held_out = preferences()
+    held_out.at[0, "prompt"] = [{"role": "user", "content": "问题 " * PARAMS["eval"]["max_length"]}]
+    dpo = evaluate.evaluate_dpo(chain["dpo"].model, chain["sft"].model, held_out, PARAMS["eval"])
     assert dpo["reward_accuracy"] > 0.5 and dpo["reward_margin_mean"] > 0
+    assert dpo["pairs"] == 11 and [s["id"] for s in dpo["skipped"]] == ["pair0"]
+    assert "no assistant token within" in dpo["skipped"][0]["reason"]
 
 
 def test_launcher_runs_the_stage_in_a_worker_process(tiny_model, runtime, tmp_path):

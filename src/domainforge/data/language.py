@@ -15,6 +15,8 @@ any sensible confidence bar. So, in order:
 
 `lang_score` is langdetect's probability, or the statistic of the rule that decided (Han share
 of tokens; English function-word share of words), which that rule's own threshold admitted.
+Every document is identified on its own (langdetect is re-seeded per document), so `workers`
+processes identify chunks of them with the same result.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import pandas as pd
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 
+from .parallel import map_chunks
 from .records import drop_rows
 from .text_features import HAN_RE, HANGUL_RE, KANA_RE, LATIN_WORD_RE, LETTER_RE, count
 
@@ -85,6 +88,10 @@ def identify(text: str, params: dict) -> tuple[str, float, bool]:
     return lang, round(prob, 4), prob >= params["min_confidence"]
 
 
+def identify_all(texts: list[str], params: dict) -> list[tuple[str, float, bool]]:
+    return [identify(text, params) for text in texts]
+
+
 def detect_language(documents: pd.DataFrame, params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Add `lang` and `lang_score`; drop documents in other languages or below the confidence bar.
 
@@ -93,7 +100,8 @@ def detect_language(documents: pd.DataFrame, params: dict) -> tuple[pd.DataFrame
     """
     allowed = set(params["allowed"])
     out = documents.copy()
-    detected = [identify(text, params) for text in out["text"]]
+    _factory(params["seed"])  # load the profiles once, before any worker is forked
+    detected = map_chunks(identify_all, out["text"].tolist(), params.get("workers", 1), params)
     out["lang"] = [lang for lang, _, _ in detected]
     out["lang_score"] = [score for _, score, _ in detected]
     status = [

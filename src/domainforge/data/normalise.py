@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import ftfy
 import pandas as pd
 
+from .parallel import map_chunks
 from .records import drop_rows
 
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
@@ -36,7 +37,11 @@ def normalise_text(text: str, params: Mapping | None = None) -> str:
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
+def normalise_all(texts: list[str], params: Mapping) -> list[str]:
+    return [normalise_text(t, params) for t in texts]
+
+
 def normalise_documents(documents: pd.DataFrame, params: Mapping) -> tuple[pd.DataFrame, pd.DataFrame]:
     out = documents.copy()
-    out["text"] = [normalise_text(t, params) for t in out["text"]]
+    out["text"] = map_chunks(normalise_all, out["text"].tolist(), params.get("workers", 1), params)
     return drop_rows(out, out["text"].str.len() == 0, "dropped:normalise:empty_after_normalisation")

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .pii_addresses import find_chinese_addresses, find_english_addresses
 from .pii_names_en import find_english_names, find_uncued_english_names
-from .pii_names_zh import find_chinese_names
+from .pii_names_zh import find_chinese_names, jieba_module
 from .pii_names_zh_uncued import find_uncued_chinese_names
 from .pii_patterns import (
     find_emails,
@@ -31,6 +31,7 @@ from .pii_patterns import (
     find_passports,
     find_urls_with_user,
 )
+from .parallel import map_chunks
 from .pii_surrogates import surrogate
 from .pii_types import PII_TYPES, PRIORITY, TAGS, PiiSpan, check_types
 
@@ -160,7 +161,7 @@ def scrub_text(
 
 def _settings(params: dict) -> tuple[bool, Scrubber, bool]:
     params = params or {}
-    unknown = set(params) - {"enabled", "types", "placeholder", "seed", "pii_column", "names_without_cue"}
+    unknown = set(params) - {"enabled", "types", "placeholder", "seed", "pii_column", "names_without_cue", "workers"}
     if unknown:
         raise ValueError(f"unknown privacy parameters {sorted(unknown)}")
     types = params.get("types")
@@ -206,18 +207,23 @@ def _with_column(frame: pd.DataFrame, per_record: list[Counter], add: bool) -> p
     return frame
 
 
+def _scrub_texts(keys_and_texts: list[tuple[str, str]], params: dict) -> list[tuple[str, Counter]]:
+    scrubber = _settings(params)[1]
+    return [scrubber.scrub(text, key) for key, text in keys_and_texts]
+
+
 def scrub_documents(documents: pd.DataFrame, params: dict) -> tuple[pd.DataFrame, dict]:
-    """Scrub the `text` of every document; returns (documents, report)."""
+    """Scrub the `text` of every document, in `params["workers"]` processes (each record is
+    scrubbed on its own, so the result is the same); returns (documents, report)."""
     enabled, scrubber, column = _settings(params)
     out = documents.copy()
     per_record: list[Counter] = []
     if enabled:
-        texts = []
-        for key, text in zip(out["id"], out["text"]):
-            scrubbed, counts = scrubber.scrub(text, str(key))
-            texts.append(scrubbed)
-            per_record.append(counts)
-        out["text"] = texts
+        jieba_module()  # the Chinese name finders segment: load jieba once, before forking
+        keys_and_texts = [(str(key), text) for key, text in zip(out["id"], out["text"])]
+        scrubbed = map_chunks(_scrub_texts, keys_and_texts, (params or {}).get("workers", 1), params)
+        out["text"] = [text for text, _ in scrubbed]
+        per_record = [counts for _, counts in scrubbed]
     else:
         per_record = [Counter() for _ in range(len(out))]
     return _with_column(out, per_record, enabled and column), _report(enabled, scrubber, per_record)

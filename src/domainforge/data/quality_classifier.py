@@ -3,12 +3,12 @@
 Training examples: `positive` documents (by corpus and, optionally, source glob) are text we
 want, labelled `keep`; `negative` documents plus synthetic junk built from the positives' own
 vocabulary (domainforge.data.junk) are labelled `drop`. Chinese has no spaces, so every text is
-segmented with jieba (or split into characters) before fastText sees it. Training is seeded and
-single-threaded, so a run is reproducible.
+segmented with jieba (or split into characters) before fastText sees it, in `workers` processes
+(same tokens either way). Training is seeded and single-threaded, so a run is reproducible.
 
-Held-out precision/recall come from a model trained on the other examples; the model returned
-(and saved) is then trained on all of them. With too few examples for a held-out split the
-metrics say so instead.
+The model is trained once, on all examples but a stratified held-out part, and its precision and
+recall on that part are reported: the model returned (and saved) is the model measured. With too
+few examples for a held-out split it is trained on all of them and the metrics say so instead.
 
 The filter scores every document (`quality_score` = P(keep)) but only drops documents of the
 corpora in `apply_to` — by default the domain corpus: general text is the negative class, so
@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .junk import make_junk
+from .parallel import map_chunks
 from .records import drop_rows
 
 KEEP, DROP = "__label__keep", "__label__drop"
@@ -55,6 +56,30 @@ def tokens(text: str, params: dict) -> str:
     if params["segmenter"] == "chars":
         return " ".join(_CJK_OR_WORD_RE.findall(text))
     raise ValueError(f"quality_classifier.segmenter must be 'jieba' or 'chars', not {params['segmenter']!r}")
+
+
+def _tokens_of(texts: list[str], params: dict) -> list[str]:
+    return [tokens(text, params) for text in texts]
+
+
+# Tokens of recently tokenised documents: the filter node tokenises the very documents the
+# training node just did (in worker processes, whose memo dies with them). Bounded; a miss only
+# costs the tokenising again.
+_REMEMBERED: dict[tuple[str, int, str], str] = {}
+REMEMBER_AT_MOST = 1 << 17
+
+
+def tokenise(texts: list[str], params: dict) -> list[str]:
+    """`tokens(text)` of every text, the new ones computed in `params["workers"]` processes."""
+    setting = (params["max_chars"], params["segmenter"])
+    new = [text for text in dict.fromkeys(texts) if (text, *setting) not in _REMEMBERED]
+    if len(_REMEMBERED) + len(new) > REMEMBER_AT_MOST:
+        _REMEMBERED.clear()
+    if params["segmenter"] == "jieba":
+        jieba.initialize()  # once, before forking, rather than once per worker
+    for text, line in zip(new, map_chunks(_tokens_of, new, params.get("workers", 1), params)):
+        _REMEMBERED[(text, *setting)] = line
+    return [_REMEMBERED[(text, *setting)] for text in texts]
 
 
 def _selected(documents: pd.DataFrame, selector: dict) -> pd.Series:
@@ -144,7 +169,7 @@ def _scores(truth: np.ndarray, predicted_keep: np.ndarray) -> dict:
 def train_quality_classifier(documents: pd.DataFrame, params: dict):
     """Train the classifier on `documents`; returns (fastText model, metrics dict)."""
     examples = training_examples(documents, params)
-    texts = [tokens(text, params) for text in examples["text"]]
+    texts = tokenise(examples["text"].tolist(), params)
     labels = examples["label"].to_numpy()
     lines = [f"{label} {text}" for label, text in zip(labels, texts)]
     metrics = {
@@ -163,16 +188,16 @@ def train_quality_classifier(documents: pd.DataFrame, params: dict):
             f"fewer than {params['min_holdout_per_class']} held-out examples in a class "
             f"(holdout_fraction {params['holdout_fraction']}): trained on all, not evaluated"
         )
-    else:
-        trial = _train([line for line, h in zip(lines, held) if not h], params)
-        scores = keep_probability(trial, [text for text, h in zip(texts, held) if h])
-        metrics["held_out"] = _scores(labels[held], scores >= params["threshold"])
-    return _train(lines, params), metrics
+        return _train(lines, params), metrics
+    model = _train([line for line, h in zip(lines, held) if not h], params)
+    scores = keep_probability(model, [text for text, h in zip(texts, held) if h])
+    metrics["held_out"] = _scores(labels[held], scores >= params["threshold"])
+    return model, metrics
 
 
 def filter_by_classifier(documents: pd.DataFrame, model, params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Add `quality_score`; drop documents of the `apply_to` corpora scoring below the threshold."""
     out = documents.copy()
-    out["quality_score"] = keep_probability(model, [tokens(text, params) for text in out["text"]]).round(4)
+    out["quality_score"] = keep_probability(model, tokenise(out["text"].tolist(), params)).round(4)
     judged = out["corpus"].isin(params["apply_to"])
     return drop_rows(out, judged & (out["quality_score"] < params["threshold"]), "dropped:classifier:below_threshold")

@@ -20,7 +20,7 @@ import re
 from functools import lru_cache
 
 from .rule_checks import first_failure
-from .text_features import WORD_RE, duplicated_ngram_chars, find_duplicates, tidy_lines, top_ngram_chars
+from .text_features import WORD_RE, RepeatedNgrams, find_duplicates, tidy_lines
 
 STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 TERMINAL_PUNCTUATION = (".", "!", "?", "。", "！", "？", "．", "‼", "‽", "⁇", "⁈", "⁉")
@@ -162,14 +162,11 @@ def features(text: str, params: dict) -> dict[str, float]:
     # Gopher's repetition statistics use tokenizer words (punctuation split off), as datatrove does.
     tokens = WORD_RE.findall(text)
     stats["newlines_per_word"] = text.count("\n") / (len(tokens) or 1)
-    repeated = True
-    for n, _ in sorted(params["top_ngram_max_frac"]):
-        stats[f"top_{n}_gram_frac"] = top_ngram_chars(tokens, n) / chars if repeated else 0.0
-        repeated = stats[f"top_{n}_gram_frac"] > 0  # no repeated n-gram: no repeated longer one
-    repeated = True
-    for n, _ in sorted(params["dup_ngram_max_frac"]):
-        stats[f"dup_{n}_gram_frac"] = duplicated_ngram_chars(tokens, n) / chars if repeated else 0.0
-        repeated = stats[f"dup_{n}_gram_frac"] > 0
+    grams = RepeatedNgrams(tokens)
+    for n, _ in params["top_ngram_max_frac"]:
+        stats[f"top_{n}_gram_frac"] = grams.top_chars(n) / chars
+    for n, _ in params["dup_ngram_max_frac"]:
+        stats[f"dup_{n}_gram_frac"] = grams.duplicated_chars(n) / chars
     return stats
 
 

@@ -25,11 +25,10 @@ from .text_features import (
     NON_ALNUM_RE,
     SYMBOL_RE,
     WHITESPACE_RE,
+    RepeatedNgrams,
     count,
-    duplicated_ngram_chars,
     find_duplicates,
     tidy_lines,
-    top_ngram_chars,
 )
 
 # Sentence and clause punctuation, full- and half-width.
@@ -107,16 +106,11 @@ def features(text: str, params: dict) -> dict[str, float]:
         dup_para_char_frac=dup_para_chars / chars,
     )
     # Character n-grams over letters and digits only: punctuation would dilute the counts.
-    # A text with no repeated n-gram has no repeated longer one either, so the scan stops there.
-    letters = NON_ALNUM_RE.sub("", dense)
-    repeated = True
-    for n, _ in sorted(params["top_ngram_max_frac"]):
-        stats[f"top_{n}_gram_frac"] = top_ngram_chars(letters, n, joiner="") / chars if repeated else 0.0
-        repeated = stats[f"top_{n}_gram_frac"] > 0
-    repeated = True
-    for n, _ in sorted(params["dup_ngram_max_frac"]):
-        stats[f"dup_{n}_gram_frac"] = duplicated_ngram_chars(letters, n) / chars if repeated else 0.0
-        repeated = stats[f"dup_{n}_gram_frac"] > 0
+    grams = RepeatedNgrams(NON_ALNUM_RE.sub("", dense))
+    for n, _ in params["top_ngram_max_frac"]:
+        stats[f"top_{n}_gram_frac"] = grams.top_chars(n, joiner="") / chars
+    for n, _ in params["dup_ngram_max_frac"]:
+        stats[f"dup_{n}_gram_frac"] = grams.duplicated_chars(n) / chars
     return stats
 
 

@@ -12,8 +12,6 @@ from collections import Counter
 from collections.abc import Sequence
 from itertools import accumulate
 
-import numpy as np
-
 HAN_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 HAN_RE = re.compile(f"[{HAN_RANGES}]")
 KANA_RE = re.compile("[\u3040-\u30ff\u31f0-\u31ff]")
@@ -74,55 +72,83 @@ def find_duplicates(items: Sequence[str]) -> tuple[int, int]:
     return dup_items, dup_chars
 
 
-def _ngrams(tokens: Sequence[str], n: int) -> list:
-    """All n-grams: substrings when `tokens` is a string of characters, tuples of words otherwise."""
-    if isinstance(tokens, str):
-        return [tokens[i : i + n] for i in range(len(tokens) - n + 1)]
-    return list(zip(*(tokens[k:] for k in range(n))))
+class RepeatedNgrams:
+    """The n-grams of `tokens` (a string of characters, or a list of words) that occur more than
+    once, for n = 1, 2, ... in turn; what the Gopher repetition statistics look at.
+
+    An n-gram repeats only where the (n-1)-grams at its position and the next one both repeat,
+    so level n is built from level n-1 alone and quickly shrinks to nothing on ordinary text;
+    n-grams are numbered per level, so no long tuple is ever built or hashed.
+    """
+
+    def __init__(self, tokens: Sequence[str]):
+        self.tokens = tokens
+        counts = Counter(tokens)
+        # levels[n - 1]: ({position: n-gram id} of repeated n-grams in position order, {id: count})
+        self.levels = [self._repeated({i: t for i, t in enumerate(tokens) if counts[t] > 1})]
+        self._prefix: list[int] | None = None
+
+    @staticmethod
+    def _repeated(grams: dict) -> tuple[dict, Counter]:
+        counts = Counter(grams.values())
+        return {i: g for i, g in grams.items() if counts[g] > 1}, counts
+
+    def level(self, n: int) -> tuple[dict, Counter]:
+        while len(self.levels) < n:
+            k = len(self.levels)  # extend k-grams to (k+1)-grams
+            previous, ids = self.levels[-1][0], {}
+            tokens = self.tokens
+            grams = {
+                i: ids.setdefault((g, tokens[i + k]), len(ids))
+                for i, g in previous.items()
+                if i + 1 in previous
+            }
+            self.levels.append(self._repeated(grams))
+        return self.levels[n - 1]
+
+    def chars(self, start: int, n: int) -> int:
+        """Characters of the n tokens from `start` (no joiners)."""
+        if isinstance(self.tokens, str):
+            return n
+        if self._prefix is None:
+            self._prefix = [0, *accumulate(map(len, self.tokens))]
+        return self._prefix[start + n] - self._prefix[start]
+
+    def top_chars(self, n: int, joiner: str = " ") -> int:
+        """Characters covered by the most frequent n-gram (its joined length times its count;
+        the earliest one among equally frequent ones, as Counter.most_common picks it). A gram
+        seen once is no repetition, so a text without any repeated n-gram scores 0."""
+        positions, counts = self.level(n)
+        best, best_count = None, 1
+        for i, g in positions.items():
+            if counts[g] > best_count:
+                best, best_count = i, counts[g]
+        if best is None:
+            return 0
+        joiners = 0 if isinstance(self.tokens, str) else len(joiner) * (n - 1)
+        return (self.chars(best, n) + joiners) * best_count
+
+    def duplicated_chars(self, n: int) -> int:
+        """Characters inside n-grams that repeat an earlier n-gram, as datatrove's
+        `find_all_duplicate` counts them: scanning left to right, a repeat counts its characters
+        and the scan jumps past it, so overlapping repeats count once. Only positions of repeated
+        n-grams can change the result, so the scan visits nothing else."""
+        seen: set[int] = set()
+        repeated = skip_until = 0
+        for i, g in self.level(n)[0].items():
+            if i < skip_until:
+                continue
+            if g in seen:
+                repeated += self.chars(i, n)
+                skip_until = i + n
+            else:
+                seen.add(g)
+        return repeated
 
 
 def top_ngram_chars(tokens: Sequence[str], n: int, joiner: str = " ") -> int:
-    """Characters covered by the most frequent n-gram (its joined length times its count).
-
-    A gram seen once is no repetition, so a text without any repeated n-gram scores 0.
-    """
-    grams = _ngrams(tokens, n)
-    counts = Counter(grams)
-    if len(counts) == len(grams):
-        return 0
-    gram, freq = counts.most_common(1)[0]
-    if freq < 2:
-        return 0
-    length = len(gram) if isinstance(gram, str) else sum(map(len, gram)) + len(joiner) * (n - 1)
-    return length * freq
+    return RepeatedNgrams(tokens).top_chars(n, joiner)
 
 
 def duplicated_ngram_chars(tokens: Sequence[str], n: int) -> int:
-    """Characters inside n-grams that repeat an earlier n-gram, as datatrove's `find_all_duplicate`
-    counts them: scanning left to right, a repeat counts its characters and the scan jumps past
-    it, so overlapping repeats count once.
-
-    Only positions of n-grams occurring at least twice can change the result, so numpy finds
-    those and the scan visits nothing else.
-    """
-    grams = _ngrams(tokens, n)
-    if len(set(grams)) == len(grams):  # no repeat at all: the common case, decided at C speed
-        return 0
-    keys = np.fromiter(map(hash, grams), dtype=np.int64, count=len(grams))
-    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    positions = np.flatnonzero(counts[inverse] > 1)
-    if not len(positions):
-        return 0
-    lengths = [1] * len(tokens) if isinstance(tokens, str) else list(map(len, tokens))
-    prefix = [0, *accumulate(lengths)]
-    seen: set[int] = set()
-    repeated = skip_until = 0
-    for i in positions.tolist():
-        if i < skip_until:
-            continue
-        if keys[i] in seen:
-            repeated += prefix[i + n] - prefix[i]
-            skip_until = i + n
-        else:
-            seen.add(keys[i])
-    return repeated
+    return RepeatedNgrams(tokens).duplicated_chars(n)

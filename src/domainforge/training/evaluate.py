@@ -196,18 +196,29 @@ def evaluate_reward_model(model_dir: ModelDir, preferences: pd.DataFrame, params
 
 def completion_logps(
     model, tokenizer, preferences: pd.DataFrame, settings: dict
-) -> tuple[list[float], list[float]]:
-    """Summed log-probabilities of each pair's chosen and rejected completion given its prompt."""
+) -> tuple[list[str], list[float], list[float], list[dict]]:
+    """(pair ids, summed log-probabilities of each pair's chosen and of its rejected completion
+    given the prompt, skipped pairs). A pair is skipped, with its reason, when a completion has no
+    token within `max_length` (its prompt is that long); the other pairs are scored."""
     chats = []
     for row in preferences.itertuples(index=False):
         prompt = as_messages(row.prompt, f"preference {row.id} prompt")
-        chats.append({"id": f"{row.id}:chosen", "messages": prompt + as_messages(row.chosen, row.id)})
-        chats.append({"id": f"{row.id}:rejected", "messages": prompt + as_messages(row.rejected, row.id)})
+        for side in ("chosen", "rejected"):
+            chats.append({"id": f"{row.id}:{side}", "messages": prompt + as_messages(getattr(row, side), row.id)})
     sequences, stats = chat_sequences(pd.DataFrame(chats), tokenizer, settings["max_length"], target="last")
-    if stats["skipped"]:
-        raise ValueError(f"preference completions could not be scored: {stats['skipped'][:3]}")
-    logps = [-nll for nll, _ in sequence_nll(model, sequences, settings["batch_tokens"])]
-    return logps[0::2], logps[1::2]
+    failed = {item["id"]: item["reason"] for item in stats["skipped"]}
+    by_id = dict(zip([c["id"] for c in chats if c["id"] not in failed], sequences, strict=True))
+    pair_ids, scored, skipped = [], [], []
+    for pair_id in preferences["id"]:
+        sides = (f"{pair_id}:chosen", f"{pair_id}:rejected")
+        reasons = [f"{side.rsplit(':', 1)[1]}: {failed[side]}" for side in sides if side in failed]
+        if reasons:
+            skipped.append({"id": pair_id, "reason": "; ".join(reasons)})
+            continue
+        pair_ids.append(pair_id)
+        scored += [by_id[side] for side in sides]
+    logps = [-nll for nll, _ in sequence_nll(model, scored, settings["batch_tokens"])] if scored else []
+    return pair_ids, logps[0::2], logps[1::2], skipped
 
 
 def evaluate_dpo(
@@ -217,16 +228,19 @@ def evaluate_dpo(
     settings = {**EVAL_DEFAULTS, **params}
     beta = float(settings.get("beta", 0.1))
     tokenizer = ModelDir(policy_dir).load_tokenizer()
-    policy_c, policy_r = completion_logps(load_causal(policy_dir), tokenizer, preferences, settings)
-    ref_c, ref_r = completion_logps(load_causal(reference_dir), tokenizer, preferences, settings)
+    ids, policy_c, policy_r, skipped = completion_logps(load_causal(policy_dir), tokenizer, preferences, settings)
+    _, ref_c, ref_r, _ = completion_logps(load_causal(reference_dir), tokenizer, preferences, settings)
+    if not ids:
+        return {"pairs": 0, "beta": beta, "reward_accuracy": None, "skipped": skipped}
     chosen = [beta * (p - r) for p, r in zip(policy_c, ref_c, strict=True)]
     rejected = [beta * (p - r) for p, r in zip(policy_r, ref_r, strict=True)]
     margins = [c - r for c, r in zip(chosen, rejected, strict=True)]
     return {
-        "pairs": len(chosen),
+        "pairs": len(ids),
         "beta": beta,
         "reward_accuracy": reward_accuracy(chosen, rejected),
         "reward_margin_mean": sum(margins) / len(margins),
         "chosen_reward_mean": sum(chosen) / len(chosen),
         "rejected_reward_mean": sum(rejected) / len(rejected),
+        "skipped": skipped,
     }

@@ -88,7 +88,10 @@ def summarize(reports: dict[str, dict], checks: dict) -> dict:
             "pass": None if None in (sft_before, sft_after) else sft_after < sft_before,
         },
         "rm_accuracy": {"value": rm_accuracy, "pass": rm_accuracy > checks["min_rm_accuracy"]},
-        "dpo_reward_accuracy": {"value": dpo_accuracy, "pass": dpo_accuracy > checks["min_dpo_accuracy"]},
+        "dpo_reward_accuracy": {
+            "value": dpo_accuracy,
+            "pass": None if dpo_accuracy is None else dpo_accuracy > checks["min_dpo_accuracy"],
+        },
         "perplexity_by_stage": {
             stage: {corpus: _perplexity(reports[stage], corpus) for corpus in ("domain", "general")}
             for stage in ("base", "pt", "sft", "dpo")

@@ -30,36 +30,23 @@ def prepare_base_model(base_model: dict, runtime: dict) -> ModelDir:
     return _prepare_base_model(base_model, runtime.get("work_dir", "data/06_models/training_runs"))
 
 
-def continued_pretraining(
-    model: ModelDir, documents: pd.DataFrame, params: dict, runtime: dict, deepspeed_configs
-) -> ModelDir:
-    return stages.continued_pretraining(
-        model, documents, params=params, runtime=_runtime(runtime, deepspeed_configs)
-    ).model
+def training_node(stage: Callable) -> Callable[..., ModelDir]:
+    """A node running one training stage: (input model, its table, stage params, machine
+    settings, DeepSpeed configs) -> the trained model directory."""
+
+    def run_stage(
+        model: ModelDir, records: pd.DataFrame, params: dict, runtime: dict, deepspeed_configs
+    ) -> ModelDir:
+        return stage(model, records, params=params, runtime=_runtime(runtime, deepspeed_configs)).model
+
+    run_stage.__name__ = stage.__name__
+    return run_stage
 
 
-def supervised_finetuning(
-    model: ModelDir, chats: pd.DataFrame, params: dict, runtime: dict, deepspeed_configs
-) -> ModelDir:
-    return stages.supervised_finetuning(
-        model, chats, params=params, runtime=_runtime(runtime, deepspeed_configs)
-    ).model
-
-
-def reward_modelling(
-    model: ModelDir, preferences: pd.DataFrame, params: dict, runtime: dict, deepspeed_configs
-) -> ModelDir:
-    return stages.reward_modelling(
-        model, preferences, params=params, runtime=_runtime(runtime, deepspeed_configs)
-    ).model
-
-
-def direct_preference_optimization(
-    model: ModelDir, preferences: pd.DataFrame, params: dict, runtime: dict, deepspeed_configs
-) -> ModelDir:
-    return stages.direct_preference_optimization(
-        model, preferences, params=params, runtime=_runtime(runtime, deepspeed_configs)
-    ).model
+continued_pretraining = training_node(stages.continued_pretraining)
+supervised_finetuning = training_node(stages.supervised_finetuning)
+reward_modelling = training_node(stages.reward_modelling)
+direct_preference_optimization = training_node(stages.direct_preference_optimization)
 
 
 def language_model_report(stage: str) -> Callable[..., dict]:
