@@ -1,5 +1,10 @@
 """BM25 (bm25s) over `text.tokenize` tokens, plus the corpus document frequencies that the English
-keyword extractor weighs question words with."""
+keyword extractor weighs question words with.
+
+bm25s precomputes every (token, document) score at indexing time; a query sums the score columns
+of its tokens. `scores` does that sum itself: bm25s' `retrieve` starts a thread pool and a
+progress bar per call and sums with the slow unbuffered `np.add.at`, which together cost more
+than the arithmetic for one query."""
 from __future__ import annotations
 
 import json
@@ -32,15 +37,24 @@ class LexicalIndex:
         """Smoothed idf; unseen words get the highest value (they are the most specific)."""
         return math.log((self.n_docs + 1) / (self.doc_freq.get(token, 0) + 1)) + 1.0
 
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every row for `query` (bm25s' Lucene variant; a repeated query token counts
+        each time, as in bm25s)."""
+        matrix = self._bm25.scores
+        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+        vocab = self._bm25.vocab_dict
+        out = np.zeros(self.n_docs, dtype=np.float32)
+        for token in tokenize(query):
+            column = vocab.get(token)
+            if column is not None:
+                start, end = indptr[column], indptr[column + 1]
+                # A token's posting list holds each document once, so fancy-index addition is exact.
+                out[indices[start:end]] += data[start:end]
+        return out
+
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(row ids, BM25 scores), best first; rows that share no token with the query are left out."""
-        tokens = tokenize(query)
-        k = min(k, self.n_docs)
-        if not tokens or k == 0:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        ids, scores = self._bm25.retrieve([tokens], k=k, show_progress=False, n_threads=1)
-        keep = scores[0] > 0
-        return ids[0][keep].astype(np.int64), scores[0][keep]
+        return top_k(self.scores(query), k)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -56,3 +70,13 @@ class LexicalIndex:
         bm25 = bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False)
         stats = json.loads((folder / "doc_freq.json").read_text(encoding="utf-8"))
         return cls(bm25, stats["doc_freq"], stats["n_docs"])
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row ids, scores) of the `k` highest positive scores, best first (ties by row id)."""
+    k = min(k, int(np.count_nonzero(scores > 0)))
+    if k == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    rows = np.argpartition(-scores, k - 1)[:k]
+    rows = rows[np.lexsort((rows, -scores[rows]))]
+    return rows.astype(np.int64), scores[rows]

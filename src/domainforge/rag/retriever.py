@@ -5,7 +5,7 @@
   chatlaw  ChatLaw-style: question vector + weight * (keyword vectors weighted by keyword score),
            re-normalised
   hybrid   the chatlaw (fusion.keywords) or plain question vector's ranking and BM25's, fused by
-           weighted reciprocal rank (MedicalGPT chatpdf-style)
+           normalised score or by reciprocal rank (fusion.method, see `fusion`)
 
 Saved as a folder: config.json, chunks.parquet, vectors.faiss, bm25/.
 """
@@ -23,6 +23,7 @@ import pandas as pd
 from domainforge.rag import vector_index
 from domainforge.rag.chunking import Chunk, chunk_texts
 from domainforge.rag.embedders import Embedder, load_embedder
+from domainforge.rag.fusion import fuse
 from domainforge.rag.keywords import extract_keywords
 from domainforge.rag.lexical import LexicalIndex
 from domainforge.rag.settings import MODES, RetrievalSettings, from_dict
@@ -38,7 +39,7 @@ CHUNK_COLUMNS = ["chunk_id", "source_id", "text", "start", "end"]
 class Hit:
     text: str
     source_id: str
-    score: float  # the ranking score of the mode used (cosine, BM25 or fused RRF)
+    score: float  # the ranking score of the mode used (cosine, BM25 or fused)
     similarity: float  # cosine(question embedding, chunk); NaN in bm25 mode
     chunk_id: str
 
@@ -127,8 +128,13 @@ class Retriever:
         keep = ids[0] >= 0
         ids, scores = ids[0][keep], scores[0][keep]
         if mode == "hybrid":
-            bm25_ids, _ = self.lexical.search(query, depth)
-            ids, scores = self._fuse(ids, bm25_ids)
+            fusion = self.settings.fusion
+            ids, scores = fuse(
+                [(ids, scores), self.lexical.search(query, depth)],
+                (fusion.dense_weight, fusion.bm25_weight),
+                fusion.method,
+                fusion.rrf_k,
+            )
             ids, scores = ids[:k], scores[:k]
         similarity = vector_index.vectors_of(self.index, ids) @ question
         return self._hits(ids, scores, similarity)
@@ -151,15 +157,6 @@ class Retriever:
         weights = np.array([s for _, s in keywords], dtype=np.float32)
         combined = question + kw.weight * (weights @ vectors[1:])
         return question, (combined / np.linalg.norm(combined)).astype(np.float32)
-
-    def _fuse(self, dense_ids: np.ndarray, bm25_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        fusion = self.settings.fusion
-        fused: dict[int, float] = {}
-        for ranked, weight in ((dense_ids, fusion.dense_weight), (bm25_ids, fusion.bm25_weight)):
-            for rank, row in enumerate(ranked.tolist(), start=1):
-                fused[row] = fused.get(row, 0.0) + weight / (fusion.rrf_k + rank)
-        order = sorted(fused.items(), key=lambda item: -item[1])
-        return np.array([r for r, _ in order], dtype=np.int64), np.array([s for _, s in order], dtype=np.float32)
 
     def _hits(self, ids: np.ndarray, scores: np.ndarray, similarity: np.ndarray) -> list[Hit]:
         return [
@@ -214,8 +211,16 @@ class Retriever:
             faiss_index,
             LexicalIndex.load(folder / "bm25", mmap=mmap),
             index_settings,
-            RetrievalSettings.from_dict(retrieval if retrieval is not None else config["retrieval"]),
+            RetrievalSettings.from_dict(retrieval if retrieval is not None else _saved_retrieval(config["retrieval"])),
         )
+
+
+def _saved_retrieval(saved: dict) -> dict:
+    """Indexes saved before fusion had a `method` fused by reciprocal rank: keep that."""
+    fusion = saved.get("fusion")
+    if isinstance(fusion, dict) and "method" not in fusion:
+        return {**saved, "fusion": {**fusion, "method": "rrf"}}
+    return saved
 
 
 def embed_in_blocks(embedder: Embedder, texts: list[str], block: int = 2048) -> np.ndarray:

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 MODES = ("bm25", "dense", "chatlaw", "hybrid")
+FUSION_METHODS = ("score", "rrf")
 
 
 def from_dict(cls: type[T], values: dict | T | None, where: str) -> T:
@@ -26,16 +27,21 @@ def from_dict(cls: type[T], values: dict | T | None, where: str) -> T:
 class KeywordSettings:
     top_k: int = 3  # keywords per question; 0 turns ChatLaw-style expansion off
     weight: float = 0.1  # total weight of the keyword vectors added to the question vector
-    chinese_method: str = "tfidf"  # jieba tfidf | textrank
+    chinese_method: str = "textrank"  # jieba tfidf | textrank
 
 
 @dataclass
 class FusionSettings:
     keywords: bool = False  # hybrid fuses BM25 with the chatlaw vector (true) or the plain question vector
-    rrf_k: int = 60  # reciprocal-rank-fusion constant
-    dense_weight: float = 1.0
-    bm25_weight: float = 0.25
-    depth: int = 50  # candidates taken from each ranker before fusing
+    method: str = "score"  # score (min-max normalised scores, weighted sum) | rrf (reciprocal rank)
+    rrf_k: int = 60  # reciprocal-rank-fusion constant (method rrf)
+    dense_weight: float = 0.6
+    bm25_weight: float = 0.4
+    depth: int = 100  # candidates taken from each ranker before fusing
+
+    def __post_init__(self):
+        if self.method not in FUSION_METHODS:
+            raise ValueError(f"fusion method {self.method!r} is not one of {FUSION_METHODS}")
 
 
 @dataclass
