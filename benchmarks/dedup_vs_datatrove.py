@@ -92,32 +92,28 @@ def en_units(text: str) -> list[str]:
     return re.findall(r"[^\W_]+", text.casefold())
 
 
-def edit_zh(text: str, rate: float, rng: random.Random, pool: str) -> str:
-    """Substitute, insert or delete round(rate x characters) characters."""
-    chars = list(text)
-    for _ in range(round(rate * len(chars))):
-        i, op = rng.randrange(len(chars)), rng.randrange(3)
+def edit_units(units: list[str], rate: float, rng: random.Random, pool) -> list[str]:
+    """Substitute, insert or delete round(rate x len(units)) units, new units drawn from `pool`."""
+    units = list(units)
+    for _ in range(round(rate * len(units))):
+        i, op = rng.randrange(len(units)), rng.randrange(3)
         if op == 0:
-            chars[i] = rng.choice(pool)
+            units[i] = rng.choice(pool)
         elif op == 1:
-            chars.insert(i, rng.choice(pool))
-        elif len(chars) > 1:
-            del chars[i]
-    return "".join(chars)
+            units.insert(i, rng.choice(pool))
+        elif len(units) > 1:
+            del units[i]
+    return units
+
+
+def edit_zh(text: str, rate: float, rng: random.Random, pool: str) -> str:
+    """Characters edited at `rate`."""
+    return "".join(edit_units(list(text), rate, rng, pool))
 
 
 def edit_en(text: str, rate: float, rng: random.Random, vocabulary: list[str]) -> str:
-    """Substitute, insert or delete round(rate x words) words."""
-    words = text.split()
-    for _ in range(round(rate * len(words))):
-        i, op = rng.randrange(len(words)), rng.randrange(3)
-        if op == 0:
-            words[i] = rng.choice(vocabulary)
-        elif op == 1:
-            words.insert(i, rng.choice(vocabulary))
-        elif len(words) > 1:
-            del words[i]
-    return " ".join(words)
+    """Words edited at `rate`."""
+    return " ".join(edit_units(text.split(), rate, rng, vocabulary))
 
 
 def build_documents(originals: dict[str, list[str]]) -> list[dict]:

@@ -27,9 +27,7 @@ STAGES = ("base", "pt", "sft", "rm", "dpo")
 
 def run() -> float:
     from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
 
-    bootstrap_project(REPO)
     started = time.perf_counter()
     with KedroSession.create(project_path=REPO, env="shared") as session:
         session.run(pipeline_names=["medical_data", "medical_train"])
@@ -38,9 +36,7 @@ def run() -> float:
 
 def collect() -> dict:
     from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
 
-    bootstrap_project(REPO)
     with KedroSession.create(project_path=REPO, env="shared") as session:
         context = session.load_context()
         catalog, params = context.catalog, context.params["medical"]["training"]
@@ -66,6 +62,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--collect", action="store_true", help="collect the reports of a finished run")
     args = parser.parse_args()
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(REPO)
     load = [os.getloadavg()[0]]
     seconds = None if args.collect else run()
     result = {

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .rule_checks import first_failure
+from .rule_checks import first_failure, scope_applies
 from .text_features import WORD_RE, RepeatedNgrams, find_duplicates, tidy_lines
 
 STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
@@ -180,12 +180,12 @@ def rules(params: dict) -> list[tuple[str, str, str, float, str]]:
     return fixed[:after] + top + dup + fixed[after:]
 
 
+# Rule scope -> (statistic, parameter giving its minimum); "doc" always applies.
+SCOPES = {"long": ("words", "long_doc_words"), "lines": ("lines", "line_rules_min_lines")}
+
+
 def applies(scope: str, stats: dict[str, float], params: dict) -> bool:
-    if scope == "long":
-        return stats["words"] >= params["long_doc_words"]
-    if scope == "lines":
-        return stats["lines"] >= params["line_rules_min_lines"]
-    return True
+    return scope_applies(SCOPES, scope, stats, params)
 
 
 def check_english(text: str, params: dict) -> tuple[str, str | None]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .rule_checks import first_failure
+from .rule_checks import first_failure, scope_applies
 from .text_features import (
     DIGIT_RE,
     HAN_RE,
@@ -122,14 +122,16 @@ def rules(params: dict) -> list[tuple[str, str, str, float, str]]:
     return fixed + top + dup
 
 
+# Rule scope -> (statistic, parameter giving its minimum); "doc" always applies.
+SCOPES = {
+    "punct": ("chars", "punct_rule_min_chars"),
+    "lines": ("lines", "line_rules_min_lines"),
+    "ngram": ("chars", "repetition_min_chars"),
+}
+
+
 def applies(scope: str, stats: dict[str, float], params: dict) -> bool:
-    if scope == "punct":
-        return stats["chars"] >= params["punct_rule_min_chars"]
-    if scope == "lines":
-        return stats["lines"] >= params["line_rules_min_lines"]
-    if scope == "ngram":
-        return stats["chars"] >= params["repetition_min_chars"]
-    return True
+    return scope_applies(SCOPES, scope, stats, params)
 
 
 def check_chinese(text: str, params: dict) -> tuple[str, str | None]:

@@ -20,3 +20,14 @@ def first_failure(
         if (kind == "min" and value < limit) or (kind == "max" and value > limit):
             return name
     return None
+
+
+def scope_applies(
+    requirements: dict[str, tuple[str, str]], scope: str, stats: dict[str, float], params: dict
+) -> bool:
+    """Whether a rule scope applies: `requirements[scope]` is (statistic, parameter), and the
+    document's statistic must reach the parameter's value; a scope not listed ("doc") always applies."""
+    if scope not in requirements:
+        return True
+    statistic, minimum = requirements[scope]
+    return stats[statistic] >= params[minimum]

@@ -43,6 +43,40 @@ def _with_lora(model, params: dict, kind: str):
     return get_peft_model(model, config)
 
 
+def _fit(
+    run: RunDir,
+    model: ModelDir,
+    kind: str,
+    tokenizer,
+    items: list,
+    collator,
+    batching: tuple[int, int],
+    stats: dict,
+    *,
+    params: dict,
+    runtime: Runtime,
+    callbacks,
+    trainer_class=Trainer,
+) -> StageResult:
+    """Train `model` (as `kind`, LoRA or full per params) on `items` with a transformers Trainer
+    cut into (per-device batch, accumulation) micro-batches; export and record the run."""
+    per_device, accumulation = batching
+    trainer = trainer_class(
+        model=_with_lora(load_model(model, kind, runtime, tokenizer), params, kind),
+        args=TrainingArguments(
+            **trainer_kwargs(params, runtime, str(run.checkpoints), per_device, accumulation)
+        ),
+        train_dataset=ListDataset(items),
+        data_collator=collator,
+        processing_class=tokenizer,
+        callbacks=list(callbacks),
+    )
+    stats = {**stats, "per_device_batch": per_device, "gradient_accumulation_steps": accumulation}
+    return train(
+        run, trainer, exporter(model, kind, runtime, tokenizer, lora_config(params, kind) is not None), stats
+    )
+
+
 @stage("pt")
 def continued_pretraining(
     run: RunDir, model: ModelDir, documents: pd.DataFrame, *, params: dict, runtime: Runtime, callbacks=()
@@ -56,32 +90,15 @@ def continued_pretraining(
     blocks = document_blocks(texts, tokenizer, seq_len, bool(params.get("separate_documents", False)))
     if not blocks:
         raise ValueError("pretraining corpus is empty after tokenization")
-    per_device, accumulation = runtime.micro_batches(
-        seq_len, math.ceil(int(params["batch_tokens"]) / seq_len)
-    )
-    network = _with_lora(load_model(model, CAUSAL, runtime), params, CAUSAL)
-    trainer = Trainer(
-        model=network,
-        args=TrainingArguments(
-            **trainer_kwargs(params, runtime, str(run.checkpoints), per_device, accumulation)
-        ),
-        train_dataset=ListDataset(blocks),
-        data_collator=PackedCollator(),
-        processing_class=tokenizer,
-        callbacks=list(callbacks),
-    )
+    batching = runtime.micro_batches(seq_len, math.ceil(int(params["batch_tokens"]) / seq_len))
     stats = {
         "documents": len(texts),
         "blocks": len(blocks),
         "corpus_tokens": sum(len(b["input_ids"]) for b in blocks),
-        "per_device_batch": per_device,
-        "gradient_accumulation_steps": accumulation,
     }
-    return train(
-        run,
-        trainer,
-        exporter(model, CAUSAL, runtime, tokenizer, lora_config(params, CAUSAL) is not None),
-        stats,
+    return _fit(
+        run, model, CAUSAL, tokenizer, blocks, PackedCollator(), batching, stats,
+        params=params, runtime=runtime, callbacks=callbacks,
     )
 
 
@@ -99,30 +116,15 @@ def supervised_finetuning(
     # One packed row is one micro-batch: as large as the machine allows, no larger than a step.
     capacity = max(max_length, min(runtime.micro_batch_tokens, math.ceil(batch_tokens / runtime.world_size)))
     rows = pack(sequences, capacity)
-    per_device, accumulation = runtime.micro_batches(capacity, math.ceil(batch_tokens / capacity))
-    network = _with_lora(load_model(model, CAUSAL, runtime), params, CAUSAL)
-    trainer = Trainer(
-        model=network,
-        args=TrainingArguments(
-            **trainer_kwargs(params, runtime, str(run.checkpoints), per_device, accumulation)
-        ),
-        train_dataset=ListDataset(rows),
-        data_collator=PackedCollator(),
-        processing_class=tokenizer,
-        callbacks=list(callbacks),
-    )
+    batching = runtime.micro_batches(capacity, math.ceil(batch_tokens / capacity))
     stats.update(
         packed_rows=len(rows),
         packing_capacity=capacity,
         packing_fill=round(stats["chat_tokens"] / (len(rows) * capacity), 4),
-        per_device_batch=per_device,
-        gradient_accumulation_steps=accumulation,
     )
-    return train(
-        run,
-        trainer,
-        exporter(model, CAUSAL, runtime, tokenizer, lora_config(params, CAUSAL) is not None),
-        stats,
+    return _fit(
+        run, model, CAUSAL, tokenizer, rows, PackedCollator(), batching, stats,
+        params=params, runtime=runtime, callbacks=callbacks,
     )
 
 
@@ -143,29 +145,11 @@ def reward_modelling(
     ]
     if not items:
         raise ValueError("no preference pairs to train the reward model on")
-    per_device, accumulation = runtime.micro_batches(2 * max_length, int(params["batch_size"]))
-    network = _with_lora(load_model(model, REWARD, runtime, tokenizer), params, REWARD)
-    trainer = PairwiseRewardTrainer(
-        model=network,
-        args=TrainingArguments(
-            **trainer_kwargs(params, runtime, str(run.checkpoints), per_device, accumulation)
-        ),
-        train_dataset=ListDataset(items),
-        data_collator=PairCollator(tokenizer.pad_token_id),
-        processing_class=tokenizer,
-        callbacks=list(callbacks),
-    )
-    stats = {
-        "pairs": len(items),
-        "pad_token": tokenizer.pad_token,
-        "per_device_batch": per_device,
-        "gradient_accumulation_steps": accumulation,
-    }
-    return train(
-        run,
-        trainer,
-        exporter(model, REWARD, runtime, tokenizer, lora_config(params, REWARD) is not None),
-        stats,
+    batching = runtime.micro_batches(2 * max_length, int(params["batch_size"]))
+    stats = {"pairs": len(items), "pad_token": tokenizer.pad_token}
+    return _fit(
+        run, model, REWARD, tokenizer, items, PairCollator(tokenizer.pad_token_id), batching, stats,
+        params=params, runtime=runtime, callbacks=callbacks, trainer_class=PairwiseRewardTrainer,
     )
 
 
