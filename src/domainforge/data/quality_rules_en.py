@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .rule_checks import first_failure, scope_applies
+from .rule_checks import first_failure, ngram_rules, scope_applies, threshold_rules
 from .text_features import WORD_RE, RepeatedNgrams, find_duplicates, tidy_lines
 
 STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
@@ -162,22 +162,16 @@ def features(text: str, params: dict) -> dict[str, float]:
     # Gopher's repetition statistics use tokenizer words (punctuation split off), as datatrove does.
     tokens = WORD_RE.findall(text)
     stats["newlines_per_word"] = text.count("\n") / (len(tokens) or 1)
-    grams = RepeatedNgrams(tokens)
-    for n, _ in params["top_ngram_max_frac"]:
-        stats[f"top_{n}_gram_frac"] = grams.top_chars(n) / chars
-    for n, _ in params["dup_ngram_max_frac"]:
-        stats[f"dup_{n}_gram_frac"] = grams.duplicated_chars(n) / chars
+    stats.update(RepeatedNgrams(tokens).fractions(params, chars))
     return stats
 
 
 def rules(params: dict) -> list[tuple[str, str, str, float, str]]:
     """(name, feature, "min"/"max", threshold, scope) for every rule, in checking order."""
-    fixed = [(name, feature, kind, params[key], scope) for name, feature, kind, key, scope in RULES]
-    top = [(f"gopher_top_{n}_gram", f"top_{n}_gram_frac", "max", limit, "long") for n, limit in params["top_ngram_max_frac"]]
-    dup = [(f"gopher_duplicated_{n}_gram", f"dup_{n}_gram_frac", "max", limit, "long") for n, limit in params["dup_ngram_max_frac"]]
+    fixed = threshold_rules(RULES, params)
     # Gopher's order: line/paragraph repetition, then n-gram repetition; C4 and FineWeb after.
     after = next(i for i, rule in enumerate(fixed) if rule[0] == "gopher_dup_line_char_frac") + 1
-    return fixed[:after] + top + dup + fixed[after:]
+    return fixed[:after] + ngram_rules(params, "gopher", "long") + fixed[after:]
 
 
 # Rule scope -> (statistic, parameter giving its minimum); "doc" always applies.

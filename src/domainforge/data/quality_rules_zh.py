@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .rule_checks import first_failure, scope_applies
+from .rule_checks import first_failure, ngram_rules, scope_applies, threshold_rules
 from .text_features import (
     DIGIT_RE,
     HAN_RE,
@@ -106,20 +106,13 @@ def features(text: str, params: dict) -> dict[str, float]:
         dup_para_char_frac=dup_para_chars / chars,
     )
     # Character n-grams over letters and digits only: punctuation would dilute the counts.
-    grams = RepeatedNgrams(NON_ALNUM_RE.sub("", dense))
-    for n, _ in params["top_ngram_max_frac"]:
-        stats[f"top_{n}_gram_frac"] = grams.top_chars(n, joiner="") / chars
-    for n, _ in params["dup_ngram_max_frac"]:
-        stats[f"dup_{n}_gram_frac"] = grams.duplicated_chars(n) / chars
+    stats.update(RepeatedNgrams(NON_ALNUM_RE.sub("", dense)).fractions(params, chars, joiner=""))
     return stats
 
 
 def rules(params: dict) -> list[tuple[str, str, str, float, str]]:
     """(name, feature, "min"/"max", threshold, scope) for every rule, in checking order."""
-    fixed = [(name, feature, kind, params[key], scope) for name, feature, kind, key, scope in RULES]
-    top = [(f"zh_top_{n}_gram", f"top_{n}_gram_frac", "max", limit, "ngram") for n, limit in params["top_ngram_max_frac"]]
-    dup = [(f"zh_duplicated_{n}_gram", f"dup_{n}_gram_frac", "max", limit, "ngram") for n, limit in params["dup_ngram_max_frac"]]
-    return fixed + top + dup
+    return threshold_rules(RULES, params) + ngram_rules(params, "zh", "ngram")
 
 
 # Rule scope -> (statistic, parameter giving its minimum); "doc" always applies.

@@ -31,3 +31,19 @@ def scope_applies(
         return True
     statistic, minimum = requirements[scope]
     return stats[statistic] >= params[minimum]
+
+
+def threshold_rules(table: list[tuple[str, str, str, str, str]], params: dict) -> list[tuple[str, str, str, float, str]]:
+    """(name, feature, kind, parameter key, scope) rows with each key replaced by its value."""
+    return [(name, feature, kind, params[key], scope) for name, feature, kind, key, scope in table]
+
+
+def ngram_rules(params: dict, prefix: str, scope: str) -> list[tuple[str, str, str, float, str]]:
+    """Max rules on the `top_<n>_gram_frac` statistics, then on the `dup_<n>_gram_frac` ones,
+    for the (n, limit) pairs of params["top_ngram_max_frac"] / params["dup_ngram_max_frac"]."""
+    top = [(f"{prefix}_top_{n}_gram", f"top_{n}_gram_frac", "max", limit, scope) for n, limit in params["top_ngram_max_frac"]]
+    dup = [
+        (f"{prefix}_duplicated_{n}_gram", f"dup_{n}_gram_frac", "max", limit, scope)
+        for n, limit in params["dup_ngram_max_frac"]
+    ]
+    return top + dup

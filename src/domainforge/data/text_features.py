@@ -145,6 +145,13 @@ class RepeatedNgrams:
                 seen.add(g)
         return repeated
 
+    def fractions(self, params: dict, chars: int, joiner: str = " ") -> dict[str, float]:
+        """Gopher's repetition statistics as shares of `chars`: `top_<n>_gram_frac` for every n of
+        params["top_ngram_max_frac"], `dup_<n>_gram_frac` for every n of params["dup_ngram_max_frac"]."""
+        stats = {f"top_{n}_gram_frac": self.top_chars(n, joiner) / chars for n, _ in params["top_ngram_max_frac"]}
+        stats.update({f"dup_{n}_gram_frac": self.duplicated_chars(n) / chars for n, _ in params["dup_ngram_max_frac"]})
+        return stats
+
 
 def top_ngram_chars(tokens: Sequence[str], n: int, joiner: str = " ") -> int:
     return RepeatedNgrams(tokens).top_chars(n, joiner)
