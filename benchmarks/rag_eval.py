@@ -6,7 +6,10 @@ held-out question -> passage pairs:
       searched among all distinct answers of the file;
   en  MedQuAD (MedlinePlus + NINDS): question -> its answer, searched among all answers' chunks.
 Questions are shuffled once (seed 0) into a dev split, used to choose the embedder and tune the
-keyword weight and the fusion, and a test split, used only for the reported numbers.
+keyword weight and the fusion, and a test split, used only for the reported numbers. The other
+questions (none of them sharing an answer with a dev or test question) train each index's query
+adapter (conf/base/parameters_rag.yml `query_adapter`), as the pipeline trains it on the domain
+chats' question -> answer pairs; the dense and hybrid families are also reported without it.
 
 Speed: p50/p95 wall time of `Retriever.search` (embedding of question and keywords included) at
 10k and 100k chunks, and FAISS approximate (HNSW, IVF) vs exact recall.
@@ -36,6 +39,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import faiss
 import numpy as np
 import pandas as pd
+import yaml
 
 from domainforge.rag import Retriever
 from domainforge.rag.chunking import chunk_texts
@@ -57,6 +61,7 @@ EMBEDDERS = {
 CHUNKING = {"max_chars": 400, "overlap_chars": 60}
 MEDQUAD_SOURCES = ["4_MPlus_Health_Topics_QA", "6_NINDS_QA"]
 SELECTION_PASSAGES = {"zh": 2000, "en": 800}  # embedder comparison subset (en: ~2.4 chunks a passage)
+ADAPTER = yaml.safe_load((ROOT / "conf/base/parameters_rag.yml").read_text(encoding="utf-8"))["rag"]["query_adapter"]
 DEPTH = 30  # chunks fetched per question; collapsed to distinct passages for the metrics
 log = logging.getLogger("rag_eval")
 
@@ -105,6 +110,13 @@ def split_questions(questions, n_dev: int, n_test: int, n_dev_extra: int = 0):
     random.Random(0).shuffle(questions)
     end = n_dev + n_test
     return questions[:n_dev] + questions[end : end + n_dev_extra], questions[n_dev:end]
+
+
+def train_questions(questions, dev, test):
+    """The questions in neither split whose answers answer no dev or test question."""
+    held = {q for q, _ in dev + test}
+    held_answers = set().union(*(rel for _, rel in dev + test))
+    return [(q, rel) for q, rel in questions if q not in held and not rel & held_answers]
 
 
 # ---- retrieval helpers ----------------------------------------------------------------------
@@ -207,11 +219,20 @@ def selection_subset(passages, dev, size: int):
     return [p for p in passages if p[0] in relevant] + others[: max(0, size - len(relevant))]
 
 
-def metrics(retriever: Retriever, questions, mode: str) -> dict:
-    ranks = []
+def ranks(retriever: Retriever, questions, mode: str) -> list[int | None]:
+    """Rank (1-10) of the first relevant distinct passage per question; None below 10."""
+    out = []
     for question, relevant in questions:
         distinct = list(dict.fromkeys(h.source_id for h in retriever.search(question, DEPTH, mode=mode)))
-        ranks.append(next((r for r, s in enumerate(distinct[:10], 1) if s in relevant), None))
+        out.append(next((r for r, s in enumerate(distinct[:10], 1) if s in relevant), None))
+    return out
+
+
+def metrics(retriever: Retriever, questions, mode: str) -> dict:
+    return summary(ranks(retriever, questions, mode))
+
+
+def summary(ranks: list[int | None]) -> dict:
     out = {f"recall@{k}": _mean([r is not None and r <= k for r in ranks]) for k in (1, 5, 10)}
     out["mrr@10"] = _mean([1 / r if r else 0.0 for r in ranks])
     return out
@@ -258,6 +279,49 @@ def tune(retrievers: dict[str, Retriever], dev: dict[str, list]) -> tuple[dict[s
     default = max(FAMILIES, key=lambda family: _rank_key(best[family]))
     settings = {family: RetrievalSettings.from_dict(row["settings"]) for family, row in best.items()}
     return settings, default, [row for family_rows in rows.values() for row in family_rows]
+
+
+NO_ADAPTER = ("dense, no query adapter", "hybrid (dense + bm25), no query adapter")
+
+
+def tune_without_adapter(retrievers: dict[str, Retriever], dev: dict[str, list]) -> dict[str, RetrievalSettings]:
+    """Best dev settings of the dense and dense + BM25 families with the query adapters removed
+    (the comparison: what the adapter adds)."""
+    adapters = {lang: r.query_adapter for lang, r in retrievers.items()}
+    for retriever in retrievers.values():
+        retriever.query_adapter = None
+    try:
+        hybrid = [
+            _score(retrievers, dev, RetrievalSettings("hybrid", fusion=FusionSettings(False, "score", dense_weight=round(1 - w, 2), bm25_weight=w, depth=depth)))
+            for w in (0.2, 0.3, 0.4, 0.5)
+            for depth in (50, 100)
+        ]
+        best = {NO_ADAPTER[0]: _score(retrievers, dev, RetrievalSettings("dense")), NO_ADAPTER[1]: max(hybrid, key=_rank_key)}
+    finally:
+        for lang, retriever in retrievers.items():
+            retriever.query_adapter = adapters[lang]
+    return {family: RetrievalSettings.from_dict(row["settings"]) for family, row in best.items()}
+
+
+def family_ranks(retriever: Retriever, questions, family: str, settings: RetrievalSettings) -> list[int | None]:
+    adapter = retriever.query_adapter
+    if family in NO_ADAPTER:
+        retriever.query_adapter = None
+    try:
+        return ranks(with_settings(retriever, settings), questions, settings.mode)
+    finally:
+        retriever.query_adapter = adapter
+
+
+def paired(with_adapter: list[int | None], without: list[int | None], k: int = 5) -> dict:
+    """Questions whose Recall@k the adapter changes: gained (found only with it) and lost."""
+    hit_with = [r is not None and r <= k for r in with_adapter]
+    hit_without = [r is not None and r <= k for r in without]
+    return {
+        "gained": sum(a and not b for a, b in zip(hit_with, hit_without)),
+        "lost": sum(b and not a for a, b in zip(hit_with, hit_without)),
+        "questions": len(hit_with),
+    }
 
 
 def _score(retrievers, dev, settings: RetrievalSettings) -> dict:
@@ -326,7 +390,7 @@ def extra_texts(n: int) -> list[str]:
     return [c.text for c in chunks][:n]
 
 
-def scaled_retriever(base: dict[str, Retriever], n: int, settings: RetrievalSettings, embedder, index: IndexSettings):
+def scaled_retriever(base: dict[str, Retriever], n: int, settings: RetrievalSettings, embedder, index: IndexSettings, adapter):
     """A retriever of `n` chunks: all real evaluation chunks with their real vectors, topped up
     with real text whose vectors are synthesised (normalised mix of two real vectors plus noise)
     because embedding ~90k more chunks takes hours on this 2-core machine. IndexFlatIP's search
@@ -354,7 +418,7 @@ def scaled_retriever(base: dict[str, Retriever], n: int, settings: RetrievalSett
         )
         real = np.vstack([real, mixed.astype(np.float32)])
     lexical = LexicalIndex.build(chunks["text"].tolist())
-    return Retriever(chunks, embedder, build_index(real, index), lexical, index, settings), real
+    return Retriever(chunks, embedder, build_index(real, index), lexical, index, settings, adapter), real
 
 
 def latency(retriever: Retriever, questions: list[str], mode: str, k: int = 5) -> dict:
@@ -455,23 +519,38 @@ def main() -> None:
         result["corpora"][lang]["chunks"] = len(retrievers[lang].chunks)
     flush_query_caches()
 
-    # 2. Tune keyword weight / fusion on dev; the best family becomes the default.
+    # 2. A query adapter per index, learned from its train questions.
+    result["query_adapter"] = {"settings": ADAPTER}
+    for lang, retriever in retrievers.items():
+        train = train_questions(corpora[lang][1], dev[lang], test[lang])
+        report = retriever.fit_query_adapter([q for q, _ in train], [sorted(rel) for _, rel in train], ADAPTER)
+        result["query_adapter"][lang] = {key: value for key, value in report.items() if key != "settings"}
+        log.info("query adapter %s: %s", lang, result["query_adapter"][lang])
+    flush_query_caches()
+
+    # 3. Tune keyword weight / fusion on dev; the best family becomes the default.
     families, default_family, grid = tune(retrievers, dev)
     default = families[default_family]
     result["dev_grid"] = grid
     result["default"] = {"family": default_family, "settings": default.to_dict()}
+    families.update(tune_without_adapter(retrievers, dev))
     flush_query_caches()
 
-    # 3. Test: every family with its best dev settings.
-    result["test"] = {}
+    # 4. Test: every family with its best dev settings.
+    result["test"], test_ranks = {}, {}
     for lang, retriever in retrievers.items():
+        for family, settings in families.items():
+            test_ranks[lang, family] = family_ranks(retriever, test[lang], family, settings)
         result["test"][lang] = {
-            family: {**metrics(with_settings(retriever, settings), test[lang], settings.mode), "settings": settings.to_dict()}
-            for family, settings in families.items()
+            family: {**summary(test_ranks[lang, family]), "settings": settings.to_dict()} for family, settings in families.items()
+        }
+        result["query_adapter"][lang]["test_recall@5_paired"] = {
+            family: paired(test_ranks[lang, family], test_ranks[lang, f"{family}, no query adapter"])
+            for family in ("dense", "hybrid (dense + bm25)")
         }
     zh = result["test"]["zh"]
     result["checks"] = {
-        "default_best_on_zh_test_recall@5": all(zh[default_family]["recall@5"] >= zh[f]["recall@5"] for f in FAMILIES),
+        "default_best_on_zh_test_recall@5": all(zh[default_family]["recall@5"] >= zh[f]["recall@5"] for f in families),
         "default_minus_bm25_zh_test_recall@5_points": round(100 * (zh[default_family]["recall@5"] - zh["bm25"]["recall@5"]), 1),
     }
     for retriever in retrievers.values():
@@ -479,11 +558,11 @@ def main() -> None:
     log.info("test %s", json.dumps(result["test"]))
     flush_query_caches()
 
-    # 4. Answerability threshold.
+    # 5. Answerability threshold.
     result["threshold"] = calibrate_threshold(retrievers, dev, test)
     flush_query_caches()
 
-    # 5. Approximate vs exact on the real evaluation vectors, end to end and neighbour overlap.
+    # 6. Approximate vs exact on the real evaluation vectors, end to end and neighbour overlap.
     result["approximate_vs_exact"] = {}
     for lang, retriever in retrievers.items():
         exact_r5 = metrics(retriever, test[lang], default.mode)["recall@5"]
@@ -499,14 +578,14 @@ def main() -> None:
         result["approximate_vs_exact"][lang] = row
     flush_query_caches()
 
-    # 6. Latency at 10k and 100k chunks (uncached embedder), and approx vs exact at 100k.
+    # 7. Latency at 10k and 100k chunks (uncached embedder), and approx vs exact at 100k.
     embedder = load_embedder(EMBEDDERS[chosen])
     questions = [q for lang in ("zh", "en") for q, _ in test[lang][: args.latency_queries // 2]]
     random.Random(1).shuffle(questions)
     result["latency"] = {}
     for n in sizes:
-        retriever, vectors = scaled_retriever(retrievers, n, default, embedder, IndexSettings())
-        row = {family: latency(with_settings(retriever, settings), questions, settings.mode) for family, settings in families.items()}
+        retriever, vectors = scaled_retriever(retrievers, n, default, embedder, IndexSettings(), retrievers["zh"].query_adapter)
+        row = {family: latency(with_settings(retriever, settings), questions, settings.mode) for family, settings in families.items() if family not in NO_ADAPTER}
         with_settings(retriever, default)
         row["default"] = row[default_family]
         row["default_query_embedding_only"] = embedding_latency(retriever, questions)

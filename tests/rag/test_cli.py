@@ -1,6 +1,7 @@
 """End to end through Kedro: the namespaced `rag` pipeline builds the index from curated tables in
 a throwaway project that uses the real conf files, then `domainforge ask` answers with a tiny
 model saved as the catalog's `medical.dpo_model`."""
+import json
 import shutil
 from pathlib import Path
 
@@ -69,7 +70,10 @@ def test_pipeline_indexes_domain_documents_and_answers(project):
     assert "chat#1/1" in set(chunks["source_id"]) and "novel#1" not in set(chunks["source_id"])
     drops = pd.read_parquet(project / "data/08_reporting/medical/drops/rag.parquet")
     assert drops.to_dict("records") == [{"id": "chat#2/1", "source": "sft", "status": "dropped:rag:empty_text"}]
-    assert (project / "data/06_models/medical/rag_index/config.json").is_file()
+    config = json.loads((project / "data/06_models/medical/rag_index/config.json").read_text())
+    adapter = config["query_adapter"]  # one indexed answer is far too few pairs to learn from
+    assert adapter["pairs"] == 1 and adapter["pairs_without_indexed_answer"] == 1
+    assert adapter["adapter"] is None and "min_pairs" in adapter["reason"]
 
 
 def test_ask_answers_with_cited_references(project):

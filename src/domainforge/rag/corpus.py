@@ -51,11 +51,36 @@ def chunk_passages(passages: pd.DataFrame, params: dict) -> pd.DataFrame:
     return chunks_table(chunks)
 
 
-def build_retriever(chunks: pd.DataFrame, params: dict) -> Retriever:
-    return Retriever.from_chunks(
+def question_answer_pairs(chats: pd.DataFrame, corpus: str) -> tuple[list[str], list[str]]:
+    """(user turn, passage id `<chat id>/<turn>` of the assistant turn answering it) for every
+    answered question of the `corpus` chats."""
+    questions, answers = [], []
+    for chat_id, chat_corpus, messages in chats[["id", "corpus", "messages"]].itertuples(index=False):
+        if chat_corpus != corpus:
+            continue
+        for turn in range(1, len(messages)):
+            if messages[turn]["role"] == "assistant" and messages[turn - 1]["role"] == "user":
+                questions.append(messages[turn - 1]["content"])
+                answers.append(f"{chat_id}/{turn}")
+    return questions, answers
+
+
+def build_retriever(chunks: pd.DataFrame, chats: pd.DataFrame, params: dict) -> Retriever:
+    """Embed and index the chunks; then, when the domain's chat answers are indexed, learn a query
+    adapter from their questions (`rag.query_adapter`; kept only if it beats no adapter on
+    held-out pairs)."""
+    retriever = Retriever.from_chunks(
         chunks,
         embedder=params["embedder"],
         index=params["index"],
         retrieval=params["retrieval"],
         bm25=params["bm25"],
     )
+    if params["sources"].get("chat_answers", True):
+        questions, answers = question_answer_pairs(chats, params["sources"]["corpus"])
+        report = retriever.fit_query_adapter(questions, answers, params["query_adapter"])
+        log.info(
+            "query adapter: %s (%d pairs%s)", report["adapter"] or "none", report["pairs"],
+            f"; {report['reason']}" if report.get("reason") else "",
+        )
+    return retriever

@@ -7,13 +7,16 @@
   hybrid   the chatlaw (fusion.keywords) or plain question vector's ranking and BM25's, fused by
            normalised score or by reciprocal rank (fusion.method, see `fusion`)
 
-Saved as a folder: config.json, chunks.parquet, vectors.faiss, bm25/.
+With a query adapter (`fit_query_adapter`, see query_adapter) the vectors searched with are the
+adapted ones; `Hit.similarity` stays the plain question-chunk cosine, so thresholds on it hold.
+
+Saved as a folder: config.json, chunks.parquet, vectors.faiss, bm25/ [, query_adapter.npy].
 """
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +29,7 @@ from domainforge.rag.embedders import Embedder, load_embedder
 from domainforge.rag.fusion import fuse
 from domainforge.rag.keywords import extract_keywords
 from domainforge.rag.lexical import LexicalIndex
+from domainforge.rag.query_adapter import AdapterSettings, adapt, fit_query_adapter, skip_reason
 from domainforge.rag.settings import MODES, RetrievalSettings, from_dict
 from domainforge.rag.vector_index import IndexSettings
 
@@ -53,6 +57,8 @@ class Retriever:
         lexical: LexicalIndex,
         index_settings: IndexSettings,
         retrieval: RetrievalSettings,
+        query_adapter: np.ndarray | None = None,
+        query_adapter_report: dict | None = None,
     ):
         missing = set(CHUNK_COLUMNS) - set(chunks.columns)
         if missing:
@@ -70,6 +76,10 @@ class Retriever:
         self._texts = self.chunks["text"].tolist()
         self._sources = self.chunks["source_id"].tolist()
         self._chunk_ids = self.chunks["chunk_id"].tolist()
+        if query_adapter is not None and query_adapter.shape != (index.d, index.d):
+            raise ValueError(f"query adapter of shape {query_adapter.shape} for {index.d}-d vectors")
+        self.query_adapter = query_adapter
+        self.query_adapter_report = query_adapter_report
 
     # ---- building -------------------------------------------------------------------------
     @classmethod
@@ -112,6 +122,37 @@ class Retriever:
         lexical = LexicalIndex.build(texts, **(bm25 or {}))
         return cls(table, embedder, faiss_index, lexical, index_settings, settings)
 
+    def fit_query_adapter(
+        self,
+        questions: Sequence[str],
+        answer_ids: Sequence[str | Collection[str]],
+        settings: AdapterSettings | dict | None = None,
+    ) -> dict:
+        """Learn (and from then on use) a query adapter from questions and the source id(s) of
+        their answers in this index. Questions whose answer is not indexed are left out and
+        counted. Returns the training report (also saved with the index)."""
+        if len(questions) != len(answer_ids):
+            raise ValueError(f"{len(questions)} questions but {len(answer_ids)} answer ids")
+        settings = from_dict(AdapterSettings, settings, "rag.query_adapter")
+        rows: dict[str, list[int]] = {}
+        for row, source in enumerate(self._sources):
+            rows.setdefault(source, []).append(row)
+        kept, positives = [], []
+        for question, ids in zip(questions, answer_ids):
+            chunk_rows = [r for i in ([ids] if isinstance(ids, str) else ids) for r in rows.get(str(i), [])]
+            if chunk_rows and isinstance(question, str) and question.strip():
+                kept.append(question)
+                positives.append(np.array(chunk_rows))
+        if skip_reason(len(kept), settings):  # no training: skip embedding the questions
+            vectors = chunks = np.empty((len(kept), self.index.d), dtype=np.float32)
+        else:
+            vectors = self.embedder.embed_queries(kept)
+            chunks = vector_index.vectors_of(self.index, np.arange(self.index.ntotal))
+        matrix, report = fit_query_adapter(vectors, positives, chunks, np.array(self._sources), settings)
+        report["pairs_without_indexed_answer"] = len(questions) - len(kept)
+        self.query_adapter, self.query_adapter_report = matrix, report
+        return report
+
     # ---- searching ------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, mode: str | None = None) -> list[Hit]:
         mode = mode or self.settings.mode
@@ -140,8 +181,8 @@ class Retriever:
         return self._hits(ids, scores, similarity)
 
     def query_vectors(self, query: str, mode: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(question embedding, the vector `mode` searches with). Question and keywords are
-        embedded in one call."""
+        """(question embedding, the vector `mode` searches with: adapted, with keywords for
+        chatlaw). Question and keywords are embedded in one call."""
         mode = mode or self.settings.mode
         kw = self.settings.keywords
         use_keywords = mode == "chatlaw" or (mode == "hybrid" and self.settings.fusion.keywords)
@@ -150,13 +191,13 @@ class Retriever:
             if use_keywords and kw.weight > 0
             else []
         )
-        vectors = self.embedder.embed_queries([query, *[w for w, _ in keywords]])
-        question = vectors[0]
+        plain = self.embedder.embed_queries([query, *[w for w, _ in keywords]])
+        vectors = adapt(plain, self.query_adapter)
         if not keywords:
-            return question, question
+            return plain[0], vectors[0]
         weights = np.array([s for _, s in keywords], dtype=np.float32)
-        combined = question + kw.weight * (weights @ vectors[1:])
-        return question, (combined / np.linalg.norm(combined)).astype(np.float32)
+        combined = vectors[0] + kw.weight * (weights @ vectors[1:])
+        return plain[0], (combined / np.linalg.norm(combined)).astype(np.float32)
 
     def _hits(self, ids: np.ndarray, scores: np.ndarray, similarity: np.ndarray) -> list[Hit]:
         return [
@@ -179,7 +220,13 @@ class Retriever:
             "index_kind": self.index_settings.resolved_kind(len(self.chunks)),
             "index": self.index_settings.to_dict(),
             "retrieval": self.settings.to_dict(),
+            "query_adapter": self.query_adapter_report,
         }
+        adapter_file = folder / "query_adapter.npy"
+        if self.query_adapter is not None:
+            np.save(adapter_file, self.query_adapter)
+        elif adapter_file.exists():
+            adapter_file.unlink()  # an index re-saved without its adapter must not pick up the old one
         (folder / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -212,6 +259,8 @@ class Retriever:
             LexicalIndex.load(folder / "bm25", mmap=mmap),
             index_settings,
             RetrievalSettings.from_dict(retrieval if retrieval is not None else _saved_retrieval(config["retrieval"])),
+            np.load(folder / "query_adapter.npy") if (folder / "query_adapter.npy").is_file() else None,
+            config.get("query_adapter"),
         )
 
 

@@ -19,7 +19,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="collect_rag_passages",
             ),
             node(corpus.chunk_passages, ["rag_passages", "params:rag"], "rag_chunks", name="chunk_rag_passages"),
-            node(corpus.build_retriever, ["rag_chunks", "params:rag"], "rag_index", name="build_rag_index"),
+            node(
+                corpus.build_retriever,
+                ["rag_chunks", "chats_curated", "params:rag"],
+                "rag_index",
+                name="build_rag_index",
+            ),
         ],
         tags=["rag"],
     )

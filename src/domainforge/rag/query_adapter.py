@@ -1,0 +1,168 @@
+"""A linear map on question embeddings, learned from the domain's own question -> answer pairs.
+
+A general-purpose embedder puts a patient's question and the doctor's answer further apart than
+two answers on unrelated topics; a map W (dim x dim, started at the identity) trained so that
+normalise(W q) lands near the chunks of q's answer fixes much of that. Only questions are mapped:
+passage vectors, FAISS and BM25 stay as they are, so an index can gain or lose an adapter without
+re-embedding, and a query costs one small matrix product more.
+
+Training: softmax over the chunks of the index (up to `negative_pool` of them; all chunks of the
+question's answer are the positives) at `temperature`, plus `identity_penalty` * ||W - I||^2,
+Adam, seeded. A `validation_fraction` of the pairs is held out; after every epoch the map is
+scored by Recall@5 (distinct sources) on them, training stops after `patience` epochs without
+gain, and the best map is kept only if it beats the identity on those pairs.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AdapterSettings:
+    enabled: bool = True
+    min_pairs: int = 200  # fewer question -> answer pairs: no adapter (too little to learn from)
+    max_epochs: int = 10
+    patience: int = 2  # epochs without validation gain before stopping
+    batch_size: int = 256
+    learning_rate: float = 3e-4
+    temperature: float = 0.02
+    identity_penalty: float = 1.0
+    validation_fraction: float = 0.1
+    negative_pool: int = 100_000  # chunks the softmax runs over (all when fewer): bounds memory
+    threads: int = 1  # torch threads while training (restored after)
+    seed: int = 0
+
+
+def skip_reason(pairs: int, settings: AdapterSettings) -> str | None:
+    """Why no adapter is trained from `pairs` question -> answer pairs (None: one is)."""
+    if not settings.enabled:
+        return "disabled"
+    if pairs < settings.min_pairs:
+        return f"{pairs} pairs < min_pairs {settings.min_pairs}"
+    return None
+
+
+def adapt(vectors: np.ndarray, matrix: np.ndarray | None) -> np.ndarray:
+    """normalise(W q) for every row q (vectors unchanged without a map)."""
+    if matrix is None:
+        return vectors
+    mapped = vectors @ matrix.T
+    return (mapped / np.linalg.norm(mapped, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def recall_at_5(questions: np.ndarray, positives: list[np.ndarray], chunks: np.ndarray, sources: np.ndarray) -> float:
+    """Share of questions with one of their positive chunks' sources among the first 5 distinct
+    sources of the most similar chunks."""
+    hits = 0
+    for start in range(0, len(questions), 256):
+        scores = questions[start : start + 256] @ chunks.T
+        depth = min(50, scores.shape[1])
+        top = np.argpartition(-scores, depth - 1, axis=1)[:, :depth]
+        for row, candidates in enumerate(top):
+            ranked = candidates[np.argsort(-scores[row, candidates])]
+            first = list(dict.fromkeys(sources[ranked].tolist()))[:5]
+            hits += bool(set(first) & set(sources[positives[start + row]].tolist()))
+    return hits / max(1, len(questions))
+
+
+def fit_query_adapter(
+    questions: np.ndarray,
+    positives: list[np.ndarray],
+    chunks: np.ndarray,
+    sources: np.ndarray,
+    settings: AdapterSettings,
+) -> tuple[np.ndarray | None, dict]:
+    """Learn W from question vectors, each with the row numbers of its answer's chunks in `chunks`
+    (`sources`: the source id of every chunk). Returns (W or None, report)."""
+    report = {"pairs": len(questions), "settings": asdict(settings)}
+    reason = skip_reason(len(questions), settings)
+    if reason:
+        return None, {**report, "adapter": None, "reason": reason}
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(settings.threads)
+    try:
+        return _fit(questions, positives, chunks, sources, settings, report)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(questions, positives, chunks, sources, settings: AdapterSettings, report: dict):
+    import torch
+
+    started = time.perf_counter()
+    rng = np.random.default_rng(settings.seed)
+    order = rng.permutation(len(questions))
+    n_val = max(1, round(settings.validation_fraction * len(questions)))
+    val, train = order[:n_val], order[n_val:]
+    val_positives = [positives[i] for i in val]
+
+    # The softmax's chunks: every positive of a training question, then random others.
+    needed = np.unique(np.concatenate([positives[i] for i in train]))
+    if len(chunks) > settings.negative_pool:
+        others = np.setdiff1d(np.arange(len(chunks)), needed)
+        extra = rng.choice(others, size=max(0, settings.negative_pool - len(needed)), replace=False)
+        pool = np.concatenate([needed, np.sort(extra)])
+    else:
+        pool = np.arange(len(chunks))
+    row_in_pool = {int(c): i for i, c in enumerate(pool)}
+    pool_vectors = torch.from_numpy(np.ascontiguousarray(chunks[pool], dtype=np.float32))
+    train_q = torch.from_numpy(np.ascontiguousarray(questions[train], dtype=np.float32))
+    train_pos = [[row_in_pool[int(c)] for c in positives[i]] for i in train]
+
+    dim = questions.shape[1]
+    identity = torch.eye(dim)
+    matrix = identity.clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([matrix], lr=settings.learning_rate)
+    generator = torch.Generator().manual_seed(settings.seed)
+
+    baseline = recall_at_5(questions[val], val_positives, chunks, sources)
+    best = (baseline, 0, None)
+    history, stale = [], 0
+    for epoch in range(1, settings.max_epochs + 1):
+        total = 0.0
+        for batch in torch.randperm(len(train), generator=generator).split(settings.batch_size):
+            mapped = torch.nn.functional.normalize(train_q[batch] @ matrix.T, dim=1)
+            logits = mapped @ pool_vectors.T / settings.temperature
+            is_positive = torch.zeros_like(logits, dtype=torch.bool)
+            for row, i in enumerate(batch.tolist()):
+                is_positive[row, train_pos[i]] = True
+            contrastive = torch.logsumexp(logits, 1) - torch.logsumexp(logits.masked_fill(~is_positive, -1e9), 1)
+            loss = contrastive.mean() + settings.identity_penalty * ((matrix - identity) ** 2).sum()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            total += loss.item() * len(batch)
+        current = matrix.detach().numpy().copy()
+        score = recall_at_5(adapt(questions[val], current), val_positives, chunks, sources)
+        history.append({"epoch": epoch, "loss": round(total / len(train), 4), "validation_recall@5": round(score, 4)})
+        log.info("query adapter epoch %d: loss %.4f, validation Recall@5 %.4f", epoch, history[-1]["loss"], score)
+        if score > best[0]:
+            best, stale = (score, epoch, current), 0
+        else:
+            stale += 1
+            if stale >= settings.patience:
+                break
+    report.update(
+        {
+            "train_pairs": len(train),
+            "validation_pairs": n_val,
+            "negative_pool": len(pool),
+            "validation_recall@5_identity": round(baseline, 4),
+            "validation_recall@5_adapted": round(best[0], 4),
+            "best_epoch": best[1],
+            "history": history,
+            "seconds": round(time.perf_counter() - started, 1),
+            "adapter": "kept" if best[2] is not None else None,
+        }
+    )
+    if best[2] is None:
+        report["reason"] = "no epoch beat the identity on the validation pairs"
+    return best[2], report
