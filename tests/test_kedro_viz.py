@@ -1,6 +1,7 @@
 """kedro-viz serves the medical pipeline headless: nodes, datasets and layers in /api/main."""
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -35,28 +36,38 @@ def _screenshot(url: str, png: Path) -> None:
     assert png.stat().st_size > 50_000, "kedro-viz page rendered (nearly) empty"
 
 
+def _server_url(log: Path, fallback: str) -> str:
+    """The address kedro-viz says it serves (it moves to another port when its own is taken)."""
+    found = re.search(r"Kedro Viz is running at\s+(http://[\w.:]+)", log.read_text(errors="replace"))
+    return found.group(1) if found else fallback
+
+
 def test_viz_api_lists_medical_nodes_and_layers(tmp_path):
     project = copy_project(tmp_path / "project")
     port = _free_port()
     kedro = Path(sys.executable).with_name("kedro")
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
+    log = tmp_path / "viz.log"
     # kedro viz forks a server: own process group so the whole group can be stopped.
-    server = subprocess.Popen(
-        [str(kedro), "viz", "run", "--no-browser", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
+    with open(log, "w") as out:
+        server = subprocess.Popen(
+            [str(kedro), "viz", "run", "--no-browser", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
     try:
-        graph = None
+        graph, url = None, f"http://127.0.0.1:{port}"
         deadline = time.time() + 300
         while time.time() < deadline and graph is None:
+            assert server.poll() is None, f"kedro viz exited ({server.returncode}):\n{log.read_text()[-3000:]}"
+            url = _server_url(log, url)
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/main", timeout=5) as response:
+                with urllib.request.urlopen(f"{url}/api/main", timeout=5) as response:
                     graph = json.load(response)
             except OSError:
                 time.sleep(1)
-        assert graph is not None, "kedro viz did not answer within 300 s"
+        assert graph is not None, f"kedro viz did not answer within 300 s at {url}:\n{log.read_text()[-3000:]}"
         if shutil.which("chromium"):
-            _screenshot(f"http://127.0.0.1:{port}/?expandAllPipelines=true", tmp_path / "viz.png")
+            _screenshot(f"{url}/?expandAllPipelines=true", tmp_path / "viz.png")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
