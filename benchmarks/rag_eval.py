@@ -30,6 +30,8 @@ import random
 import time
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -268,11 +270,7 @@ def tune(retrievers: dict[str, Retriever], dev: dict[str, list]) -> tuple[dict[s
             FusionSettings(use_keywords, "rrf", rrf_k, dense_weight=1.0, bm25_weight=bm25_weight, depth=50)
             for bm25_weight in (0.25, 0.5, 1.0)
             for rrf_k in (10, 60)
-        ] + [
-            FusionSettings(use_keywords, "score", dense_weight=round(1 - bm25_weight, 2), bm25_weight=bm25_weight, depth=depth)
-            for bm25_weight in (0.2, 0.3, 0.4, 0.5)
-            for depth in (50, 100)
-        ]
+        ] + score_fusions(use_keywords)
         for fusion in fusions:
             rows[family].append(_score(retrievers, dev, RetrievalSettings("hybrid", keywords, fusion)))
     best = {family: max(family_rows, key=_rank_key) for family, family_rows in rows.items()}
@@ -281,36 +279,43 @@ def tune(retrievers: dict[str, Retriever], dev: dict[str, list]) -> tuple[dict[s
     return settings, default, [row for family_rows in rows.values() for row in family_rows]
 
 
+def score_fusions(use_keywords: bool) -> list[FusionSettings]:
+    """The normalised-score fusion grid: BM25 weight 0.2-0.5 (dense the rest), depth 50 or 100."""
+    return [
+        FusionSettings(use_keywords, "score", dense_weight=round(1 - bm25_weight, 2), bm25_weight=bm25_weight, depth=depth)
+        for bm25_weight in (0.2, 0.3, 0.4, 0.5)
+        for depth in (50, 100)
+    ]
+
+
 NO_ADAPTER = ("dense, no query adapter", "hybrid (dense + bm25), no query adapter")
+
+
+@contextmanager
+def adapters_removed(retrievers: Iterable[Retriever]) -> Iterator[None]:
+    """The block runs with the retrievers' query adapters taken out; they are put back after."""
+    saved = [(retriever, retriever.query_adapter) for retriever in retrievers]
+    for retriever, _ in saved:
+        retriever.query_adapter = None
+    try:
+        yield
+    finally:
+        for retriever, adapter in saved:
+            retriever.query_adapter = adapter
 
 
 def tune_without_adapter(retrievers: dict[str, Retriever], dev: dict[str, list]) -> dict[str, RetrievalSettings]:
     """Best dev settings of the dense and dense + BM25 families with the query adapters removed
     (the comparison: what the adapter adds)."""
-    adapters = {lang: r.query_adapter for lang, r in retrievers.items()}
-    for retriever in retrievers.values():
-        retriever.query_adapter = None
-    try:
-        hybrid = [
-            _score(retrievers, dev, RetrievalSettings("hybrid", fusion=FusionSettings(False, "score", dense_weight=round(1 - w, 2), bm25_weight=w, depth=depth)))
-            for w in (0.2, 0.3, 0.4, 0.5)
-            for depth in (50, 100)
-        ]
+    with adapters_removed(retrievers.values()):
+        hybrid = [_score(retrievers, dev, RetrievalSettings("hybrid", fusion=fusion)) for fusion in score_fusions(False)]
         best = {NO_ADAPTER[0]: _score(retrievers, dev, RetrievalSettings("dense")), NO_ADAPTER[1]: max(hybrid, key=_rank_key)}
-    finally:
-        for lang, retriever in retrievers.items():
-            retriever.query_adapter = adapters[lang]
     return {family: RetrievalSettings.from_dict(row["settings"]) for family, row in best.items()}
 
 
 def family_ranks(retriever: Retriever, questions, family: str, settings: RetrievalSettings) -> list[int | None]:
-    adapter = retriever.query_adapter
-    if family in NO_ADAPTER:
-        retriever.query_adapter = None
-    try:
+    with adapters_removed([retriever] if family in NO_ADAPTER else []):
         return ranks(with_settings(retriever, settings), questions, settings.mode)
-    finally:
-        retriever.query_adapter = adapter
 
 
 def paired(with_adapter: list[int | None], without: list[int | None], k: int = 5) -> dict:

@@ -12,7 +12,7 @@ import yaml
 from domainforge.data.junk import KINDS, make_junk
 from domainforge.data.quality import check_text, filter_quality
 from domainforge.data.quality_rules_en import check_english
-from domainforge.data.text_features import duplicated_ngram_chars, top_ngram_chars
+from domainforge.data.text_features import RepeatedNgrams
 
 REPO = Path(__file__).parents[2]
 PARAMS = yaml.safe_load((REPO / "conf/base/parameters_quality.yml").read_text())["quality"]
@@ -153,10 +153,10 @@ def test_repetition_statistics_match_datatrove():
         words = [rng.choice(["fever", "of", "the", "liver", "cells"]) for _ in range(rng.randint(0, 40))]
         chars = "".join(rng.choice("发热咳嗽") for _ in range(rng.randint(0, 40)))
         n = rng.randint(2, 6)
-        assert duplicated_ngram_chars(words, n) == _datatrove_find_all_duplicate(words, n)
-        assert duplicated_ngram_chars(chars, n) == _datatrove_find_all_duplicate(list(chars), n)
-    assert top_ngram_chars(["a", "b", "a", "b", "a", "b"], 2) == 3 * 3  # "a b" three times
-    assert top_ngram_chars("abcdef", 2, joiner="") == 0  # nothing repeats
+        assert RepeatedNgrams(words).duplicated_chars(n) == _datatrove_find_all_duplicate(words, n)
+        assert RepeatedNgrams(chars).duplicated_chars(n) == _datatrove_find_all_duplicate(list(chars), n)
+    assert RepeatedNgrams(["a", "b", "a", "b", "a", "b"]).top_chars(2) == 3 * 3  # "a b" three times
+    assert RepeatedNgrams("abcdef").top_chars(2, joiner="") == 0  # nothing repeats
 
 
 def test_planted_junk_is_seeded_and_caught(shared_data):

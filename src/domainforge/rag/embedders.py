@@ -94,16 +94,11 @@ class TorchE5Embedder:
         self.spec = {"kind": "e5_torch", "path": path, "threads": threads}
 
     def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
-        import torch
-
         from domainforge.rag.e5_torch import embed
+        from domainforge.rag.torch_threads import torch_threads
 
-        previous = torch.get_num_threads()
-        torch.set_num_threads(self.threads or previous)
-        try:
+        with torch_threads(self.threads):
             return embed(list(texts), is_query, self._model, self.batch_size)
-        finally:
-            torch.set_num_threads(previous)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._embed(texts, True)

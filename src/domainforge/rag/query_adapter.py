@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from domainforge.rag.torch_threads import torch_threads
+
 log = logging.getLogger(__name__)
 
 
@@ -84,14 +86,8 @@ def fit_query_adapter(
     reason = skip_reason(len(questions), settings)
     if reason:
         return None, {**report, "adapter": None, "reason": reason}
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(settings.threads)
-    try:
+    with torch_threads(settings.threads):
         return _fit(questions, positives, chunks, sources, settings, report)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _fit(questions, positives, chunks, sources, settings: AdapterSettings, report: dict):

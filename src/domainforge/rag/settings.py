@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypeVar
 
+from domainforge.rag.fusion import METHODS as FUSION_METHODS
+
 T = TypeVar("T")
 
 MODES = ("bm25", "dense", "chatlaw", "hybrid")
-FUSION_METHODS = ("score", "rrf")
 
 
 def from_dict(cls: type[T], values: dict | T | None, where: str) -> T:
