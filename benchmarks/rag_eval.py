@@ -7,9 +7,11 @@ held-out question -> passage pairs:
   en  MedQuAD (MedlinePlus + NINDS): question -> its answer, searched among all answers' chunks.
 Questions are shuffled once (seed 0) into a dev split, used to choose the embedder and tune the
 keyword weight and the fusion, and a test split, used only for the reported numbers. The other
-questions (none of them sharing an answer with a dev or test question) train each index's query
-adapter (conf/base/parameters_rag.yml `query_adapter`), as the pipeline trains it on the domain
-chats' question -> answer pairs; the dense and hybrid families are also reported without it.
+questions (none of them sharing an answer with a dev or test question) fine-tune the e5_torch
+embedder (both languages' pairs together, `embedder_tuning`) and train each index's query adapter
+(`query_adapter`, conf/base/parameters_rag.yml), as the pipeline does with the domain chats'
+question -> answer pairs; the dense and hybrid families are also reported without the adapter and
+with the untuned embedder.
 
 Speed: p50/p95 wall time of `Retriever.search` (embedding of question and keywords included) at
 10k and 100k chunks, and FAISS approximate (HNSW, IVF) vs exact recall.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import hashlib
 import json
 import logging
 import os
@@ -48,7 +51,7 @@ from domainforge.rag.chunking import chunk_texts
 from domainforge.rag.embedders import load_embedder
 from domainforge.rag.lexical import LexicalIndex
 from domainforge.rag.retriever import chunks_table
-from domainforge.rag.settings import FusionSettings, KeywordSettings, RetrievalSettings
+from domainforge.rag.settings import FusionSettings, KeywordSettings, RetrievalSettings, from_dict
 from domainforge.rag.vector_index import IndexSettings, build_index, vectors_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +66,8 @@ EMBEDDERS = {
 CHUNKING = {"max_chars": 400, "overlap_chars": 60}
 MEDQUAD_SOURCES = ["4_MPlus_Health_Topics_QA", "6_NINDS_QA"]
 SELECTION_PASSAGES = {"zh": 2000, "en": 800}  # embedder comparison subset (en: ~2.4 chunks a passage)
-ADAPTER = yaml.safe_load((ROOT / "conf/base/parameters_rag.yml").read_text(encoding="utf-8"))["rag"]["query_adapter"]
+RAG_PARAMS = yaml.safe_load((ROOT / "conf/base/parameters_rag.yml").read_text(encoding="utf-8"))["rag"]
+ADAPTER, TUNING = RAG_PARAMS["query_adapter"], RAG_PARAMS["embedder_tuning"]
 DEPTH = 30  # chunks fetched per question; collapsed to distinct passages for the metrics
 log = logging.getLogger("rag_eval")
 
@@ -180,12 +184,12 @@ class VectorCache:
         return self._vectors[[self._row[cid] for cid in chunks["chunk_id"]]]
 
 
-def corpus_retriever(name: str, passages, cache_root: Path = CACHE) -> Retriever:
-    """An evaluation index over `passages`, chunked as the pipeline does. Only the vectors are
-    cached; chunks, FAISS and BM25 are rebuilt every run so library changes are measured."""
+def corpus_retriever(spec: dict, passages, folder: Path) -> Retriever:
+    """An evaluation index over `passages`, chunked as the pipeline does, embedded with `spec`.
+    Only the vectors are cached (in `folder`, one per embedder); chunks, FAISS and BM25 are
+    rebuilt every run so library changes are measured."""
     chunks = chunks_table(chunk_texts([t for _, t in passages], [i for i, _ in passages], **CHUNKING))
-    embedder = load_embedder(EMBEDDERS[name])
-    folder = cache_root / EMBEDDERS[name]["kind"]
+    embedder = load_embedder(spec)
     vectors = VectorCache(folder).vectors(chunks, embedder)
     settings = IndexSettings()
     return Retriever(
@@ -211,6 +215,37 @@ def _query_cache(embedder, folder: Path) -> CachedQueries:
 def flush_query_caches() -> None:
     for cache in _QUERY_CACHES.values():
         cache.flush()
+
+
+def tuned_embedder(corpora, train: dict[str, list], cache_root: Path) -> tuple[dict, dict, Path]:
+    """Fine-tune the e5_torch embedder on every language's training pairs together (one domain
+    model, as the pipeline tunes one on its chats); cached by settings and data, so a re-run
+    reuses it. Returns (embedder spec with the tuned weights, tuning report, cache folder)."""
+    from domainforge.rag.e5_torch import load_e5
+    from domainforge.rag.embedder_tuning import TuningSettings, tune_embedder
+
+    questions, answers, answer_ids = [], [], []
+    for lang, pairs in train.items():
+        text_of = dict(corpora[lang][0])
+        for question, relevant in pairs:
+            for pid in sorted(relevant):
+                questions.append(question)
+                answers.append(text_of[pid])
+                answer_ids.append(f"{lang}:{pid}")
+    key = hashlib.sha1(json.dumps([TUNING, questions, answer_ids], ensure_ascii=False).encode()).hexdigest()[:12]
+    folder = cache_root / f"e5_torch_tuned_{key}"
+    weights, report_file = folder / "weights.npz", folder / "tuning.json"
+    if not report_file.is_file():
+        model = load_e5()
+        tuned, report = tune_embedder(model, questions, answers, answer_ids, from_dict(TuningSettings, TUNING, "embedder_tuning"))
+        folder.mkdir(parents=True, exist_ok=True)
+        if tuned is not None:
+            with open(weights, "wb") as fh:
+                np.savez(fh, **tuned)
+        report_file.write_text(json.dumps(report, indent=1))
+    report = json.loads(report_file.read_text())
+    spec = {"kind": "e5_torch", "path": None, "weights": str(weights) if report["tuned"] else None}
+    return spec, report, folder
 
 
 def selection_subset(passages, dev, size: int):
@@ -256,7 +291,7 @@ FAMILIES = ("bm25", "dense", "chatlaw", "hybrid (chatlaw + bm25)", "hybrid (dens
 
 def tune(retrievers: dict[str, Retriever], dev: dict[str, list]) -> tuple[dict[str, RetrievalSettings], str, list[dict]]:
     """Grid over keyword and fusion settings on dev. Returns each family's best settings, the
-    default family (best Chinese dev Recall@5; ties by MRR@10, then English Recall@5) and the grid."""
+    default family (`choose_default`) and the grid."""
     rows: dict[str, list[dict]] = {family: [] for family in FAMILIES}
     for mode in ("bm25", "dense"):
         rows[mode].append(_score(retrievers, dev, RetrievalSettings(mode)))
@@ -274,9 +309,24 @@ def tune(retrievers: dict[str, Retriever], dev: dict[str, list]) -> tuple[dict[s
         for fusion in fusions:
             rows[family].append(_score(retrievers, dev, RetrievalSettings("hybrid", keywords, fusion)))
     best = {family: max(family_rows, key=_rank_key) for family, family_rows in rows.items()}
-    default = max(FAMILIES, key=lambda family: _rank_key(best[family]))
+    default = choose_default(best)
     settings = {family: RetrievalSettings.from_dict(row["settings"]) for family, row in best.items()}
     return settings, default, [row for family_rows in rows.values() for row in family_rows]
+
+
+# Keyword families embed top_k keywords besides the question: about twice the query time.
+KEYWORD_FAMILIES = ("chatlaw", "hybrid (chatlaw + bm25)")
+KEYWORD_MIN_GAIN = 0.01  # zh dev Recall@5 a keyword family must gain to be worth that (10 of 1,000 questions)
+
+
+def choose_default(best: dict[str, dict]) -> str:
+    """The best family on Chinese dev Recall@5 (ties by MRR@10, then English Recall@5); a keyword
+    family only if it beats the best plain-question family by more than KEYWORD_MIN_GAIN, since
+    it doubles the query time (smaller differences are within dev noise)."""
+    plain = max((f for f in FAMILIES if f not in KEYWORD_FAMILIES), key=lambda f: _rank_key(best[f]))
+    keyword = max(KEYWORD_FAMILIES, key=lambda f: _rank_key(best[f]))
+    gain = best[keyword]["zh"]["recall@5"] - best[plain]["zh"]["recall@5"]
+    return keyword if gain > KEYWORD_MIN_GAIN else plain
 
 
 def score_fusions(use_keywords: bool) -> list[FusionSettings]:
@@ -310,6 +360,17 @@ def tune_without_adapter(retrievers: dict[str, Retriever], dev: dict[str, list])
     with adapters_removed(retrievers.values()):
         hybrid = [_score(retrievers, dev, RetrievalSettings("hybrid", fusion=fusion)) for fusion in score_fusions(False)]
         best = {NO_ADAPTER[0]: _score(retrievers, dev, RetrievalSettings("dense")), NO_ADAPTER[1]: max(hybrid, key=_rank_key)}
+    return {family: RetrievalSettings.from_dict(row["settings"]) for family, row in best.items()}
+
+
+UNTUNED = "untuned embedder"
+
+
+def tune_untuned(retrievers: dict[str, Retriever], dev: dict[str, list]) -> dict[str, RetrievalSettings]:
+    """Best dev settings of the dense and dense + BM25 families on the indexes of the untuned
+    embedder, each with its own query adapter (the comparison: what fine-tuning adds)."""
+    hybrid = [_score(retrievers, dev, RetrievalSettings("hybrid", fusion=fusion)) for fusion in score_fusions(False)]
+    best = {f"dense, {UNTUNED}": _score(retrievers, dev, RetrievalSettings("dense")), f"hybrid (dense + bm25), {UNTUNED}": max(hybrid, key=_rank_key)}
     return {family: RetrievalSettings.from_dict(row["settings"]) for family, row in best.items()}
 
 
@@ -505,11 +566,11 @@ def main() -> None:
 
     # 1. Embedder: dev Recall of dense and hybrid (default fusion) on a common subset.
     result["embedder_selection"] = {}
-    for name in EMBEDDERS:
+    for name, spec in EMBEDDERS.items():
         row = result["embedder_selection"][name] = {}
         for lang in corpora:
             subset = selection_subset(corpora[lang][0], selection_dev[lang], selection[lang])
-            retriever = corpus_retriever(name, subset, cache_root)
+            retriever = corpus_retriever(spec, subset, cache_root / spec["kind"])
             row[lang] = {
                 "passages": len(subset),
                 "chunks": len(retriever.chunks),
@@ -519,43 +580,70 @@ def main() -> None:
         log.info("embedder %s: %s", name, row)
     chosen = max(EMBEDDERS, key=lambda n: sum(result["embedder_selection"][n][lang]["dense"]["recall@5"] for lang in corpora))
     result["default_embedder"] = {"name": chosen, "spec": EMBEDDERS[chosen], "rule": "best zh + en dev dense Recall@5"}
-    retrievers = {lang: corpus_retriever(chosen, corpora[lang][0], cache_root) for lang in corpora}
+    train = {lang: train_questions(corpora[lang][1], dev[lang], test[lang]) for lang in corpora}
+    flush_query_caches()
+
+    # 2. The chosen embedder fine-tuned on the training questions of both languages (e5_torch only).
+    spec, folder = EMBEDDERS[chosen], cache_root / EMBEDDERS[chosen]["kind"]
+    untuned = {}
+    if spec["kind"] == "e5_torch":
+        untuned = {lang: corpus_retriever(spec, corpora[lang][0], folder) for lang in corpora}
+        tuned_spec, report, tuned_folder = tuned_embedder(corpora, train, cache_root)
+        if report["tuned"]:
+            spec, folder = tuned_spec, tuned_folder
+        else:
+            untuned = {}
+        result["embedder_tuning"] = report
+        log.info("embedder tuning: %s", {k: v for k, v in report.items() if k != "settings"})
+    result["default_embedder"]["spec_used"] = {**spec, "weights": spec.get("weights") and os.path.relpath(spec["weights"], ROOT)}
+    retrievers = {lang: corpus_retriever(spec, corpora[lang][0], folder) for lang in corpora}
     for lang in corpora:
         result["corpora"][lang]["chunks"] = len(retrievers[lang].chunks)
     flush_query_caches()
 
-    # 2. A query adapter per index, learned from its train questions.
+    # 3. A query adapter per index (tuned and untuned embedder), learned from its train questions.
     result["query_adapter"] = {"settings": ADAPTER}
-    for lang, retriever in retrievers.items():
-        train = train_questions(corpora[lang][1], dev[lang], test[lang])
-        report = retriever.fit_query_adapter([q for q, _ in train], [sorted(rel) for _, rel in train], ADAPTER)
-        result["query_adapter"][lang] = {key: value for key, value in report.items() if key != "settings"}
-        log.info("query adapter %s: %s", lang, result["query_adapter"][lang])
+    for name, indexes in (("", retrievers), ("untuned embedder, ", untuned)):
+        for lang, retriever in indexes.items():
+            report = retriever.fit_query_adapter([q for q, _ in train[lang]], [sorted(rel) for _, rel in train[lang]], ADAPTER)
+            result["query_adapter"][name + lang] = {key: value for key, value in report.items() if key != "settings"}
+            log.info("query adapter %s%s: %s", name, lang, result["query_adapter"][name + lang])
     flush_query_caches()
 
-    # 3. Tune keyword weight / fusion on dev; the best family becomes the default.
+    # 4. Tune keyword weight / fusion on dev; the best family becomes the default.
     families, default_family, grid = tune(retrievers, dev)
     default = families[default_family]
     result["dev_grid"] = grid
-    result["default"] = {"family": default_family, "settings": default.to_dict()}
+    result["default"] = {"family": default_family, "settings": default.to_dict(), "rule": (
+        f"best zh dev Recall@5; a keyword family only if more than {KEYWORD_MIN_GAIN} above the best plain-question family"
+    )}
     families.update(tune_without_adapter(retrievers, dev))
+    untuned_families = tune_untuned(untuned, dev) if untuned else {}
     flush_query_caches()
 
-    # 4. Test: every family with its best dev settings.
+    # 5. Test: every family with its best dev settings.
     result["test"], test_ranks = {}, {}
     for lang, retriever in retrievers.items():
         for family, settings in families.items():
             test_ranks[lang, family] = family_ranks(retriever, test[lang], family, settings)
+        for family, settings in untuned_families.items():
+            test_ranks[lang, family] = family_ranks(untuned[lang], test[lang], family, settings)
         result["test"][lang] = {
-            family: {**summary(test_ranks[lang, family]), "settings": settings.to_dict()} for family, settings in families.items()
+            family: {**summary(test_ranks[lang, family]), "settings": settings.to_dict()}
+            for family, settings in {**families, **untuned_families}.items()
         }
         result["query_adapter"][lang]["test_recall@5_paired"] = {
             family: paired(test_ranks[lang, family], test_ranks[lang, f"{family}, no query adapter"])
             for family in ("dense", "hybrid (dense + bm25)")
         }
+        if untuned:
+            result["embedder_tuning"].setdefault("test_recall@5_paired", {})[lang] = {
+                family: paired(test_ranks[lang, family], test_ranks[lang, f"{family}, {UNTUNED}"])
+                for family in ("dense", "hybrid (dense + bm25)")
+            }
     zh = result["test"]["zh"]
     result["checks"] = {
-        "default_best_on_zh_test_recall@5": all(zh[default_family]["recall@5"] >= zh[f]["recall@5"] for f in families),
+        "default_best_on_zh_test_recall@5": all(zh[default_family]["recall@5"] >= zh[f]["recall@5"] for f in zh),
         "default_minus_bm25_zh_test_recall@5_points": round(100 * (zh[default_family]["recall@5"] - zh["bm25"]["recall@5"]), 1),
     }
     for retriever in retrievers.values():
@@ -563,11 +651,15 @@ def main() -> None:
     log.info("test %s", json.dumps(result["test"]))
     flush_query_caches()
 
-    # 5. Answerability threshold.
+    # 6. Answerability threshold.
     result["threshold"] = calibrate_threshold(retrievers, dev, test)
+    if untuned:  # the threshold of indexes built without tuning (conf fallback_min_similarity)
+        for retriever in untuned.values():
+            with_settings(retriever, untuned_families[f"hybrid (dense + bm25), {UNTUNED}"])
+        result["threshold_untuned_embedder"] = calibrate_threshold(untuned, dev, test)
     flush_query_caches()
 
-    # 6. Approximate vs exact on the real evaluation vectors, end to end and neighbour overlap.
+    # 7. Approximate vs exact on the real evaluation vectors, end to end and neighbour overlap.
     result["approximate_vs_exact"] = {}
     for lang, retriever in retrievers.items():
         exact_r5 = metrics(retriever, test[lang], default.mode)["recall@5"]
@@ -583,8 +675,8 @@ def main() -> None:
         result["approximate_vs_exact"][lang] = row
     flush_query_caches()
 
-    # 7. Latency at 10k and 100k chunks (uncached embedder), and approx vs exact at 100k.
-    embedder = load_embedder(EMBEDDERS[chosen])
+    # 8. Latency at 10k and 100k chunks (uncached embedder), and approx vs exact at 100k.
+    embedder = load_embedder(spec)
     questions = [q for lang in ("zh", "en") for q, _ in test[lang][: args.latency_queries // 2]]
     random.Random(1).shuffle(questions)
     result["latency"] = {}

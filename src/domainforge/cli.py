@@ -38,7 +38,7 @@ def ask(question, domain, k, mode, env, no_generate, project_path) -> None:
     from kedro.framework.startup import bootstrap_project
     from kedro.utils import find_kedro_project
 
-    from domainforge.rag.answer import AnswerGenerator, format_answer
+    from domainforge.rag.answer import AnswerGenerator, format_answer, min_similarity_for
     from domainforge.rag.settings import RetrievalSettings
 
     project_path = project_path or find_kedro_project(Path.cwd())
@@ -57,9 +57,12 @@ def ask(question, domain, k, mode, env, no_generate, project_path) -> None:
         retriever = catalog.load(f"{domain}.rag_index")
         retriever.settings = RetrievalSettings.from_dict(params["retrieval"])
         answer_params = params["answer"]
+        threshold = min_similarity_for(
+            answer_params["min_similarity"], retriever.min_similarity, answer_params["fallback_min_similarity"]
+        )
         hits = retriever.search(question, k or answer_params["k"], mode=mode)
         if no_generate:
-            click.echo(format_answer(None, hits, answer_params["min_similarity"]))
+            click.echo(format_answer(None, hits, threshold))
             return
         generator = AnswerGenerator.from_artifact(
             catalog.load(f"{domain}.{answer_params['model_dataset']}"),
@@ -67,8 +70,8 @@ def ask(question, domain, k, mode, env, no_generate, project_path) -> None:
             max_reference_chars=answer_params["max_reference_chars"],
             repetition_penalty=answer_params["repetition_penalty"],
         )
-        answer = generator.answer(question, hits, answer_params["min_similarity"])
-        click.echo(format_answer(answer, hits, answer_params["min_similarity"]))
+        answer = generator.answer(question, hits, threshold)
+        click.echo(format_answer(answer, hits, threshold))
 
 
 def main() -> None:

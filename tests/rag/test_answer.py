@@ -1,10 +1,13 @@
 import math
 
+import pytest
+
 from domainforge.rag.answer import (
     AnswerGenerator,
     build_messages,
     cited_numbers,
     format_answer,
+    min_similarity_for,
     relevant_references,
 )
 from domainforge.rag.retriever import Hit
@@ -68,3 +71,11 @@ def test_references_that_overflow_the_context_are_dropped(tiny_model_dir):
     generator.model.config.max_position_embeddings = len(generator.tokenizer(two)["input_ids"]) + 8
     answer = generator.answer(question, long_hits, min_similarity=0.5)
     assert [h.source_id for h in answer.references] == ["doc#0", "doc#1"]
+
+
+def test_threshold_setting_is_a_number_or_the_index_calibration():
+    assert min_similarity_for(0.9, 0.7, 0.8) == 0.9
+    assert min_similarity_for("auto", 0.7, 0.8) == 0.7
+    assert min_similarity_for("auto", None, 0.8) == 0.8
+    with pytest.raises(ValueError, match="number or 'auto'"):
+        min_similarity_for("high", 0.7, 0.8)

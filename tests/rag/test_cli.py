@@ -74,6 +74,11 @@ def test_pipeline_indexes_domain_documents_and_answers(project):
     adapter = config["query_adapter"]  # one indexed answer is far too few pairs to learn from
     assert adapter["pairs"] == 1 and adapter["pairs_without_indexed_answer"] == 1
     assert adapter["adapter"] is None and "min_pairs" in adapter["reason"]
+    tuning = json.loads((project / "data/06_models/medical/rag_embedder/report.json").read_text())
+    assert not tuning["tuned"] and tuning["pairs"] == 2 and "min_pairs" in tuning["reason"]
+    assert config["embedder"]["weights"] is None and not (project / "data/06_models/medical/rag_index/embedder_weights.npz").exists()
+    threshold = config["answer_threshold"]  # two in-domain questions: the fallback threshold applies
+    assert threshold["questions"] == 2 and threshold["min_similarity"] is None
 
 
 def test_ask_answers_with_cited_references(project):

@@ -86,6 +86,19 @@ def test_approximate_indexes(retriever, kind):
     assert approx.search(PLANTED_QUESTIONS["planted#en"], 1, "hybrid")[0].source_id == "planted#en"
 
 
+def test_answer_threshold_is_calibrated_on_in_domain_questions_and_saved(retriever, tmp_path):
+    questions = list(PLANTED_QUESTIONS.values())
+    report = retriever.calibrate_min_similarity(questions, k=5, percentile=0.0, min_questions=2)
+    best = [max(h.similarity for h in retriever.search(q, 5)) for q in questions]
+    assert report["questions"] == 2 and report["min_similarity"] == round(min(best), 3)
+    assert retriever.min_similarity == report["min_similarity"]
+    retriever.save(tmp_path / "index")
+    assert Retriever.load(tmp_path / "index").calibration == report
+    too_few = retriever.calibrate_min_similarity(questions, min_questions=3)
+    assert too_few["min_similarity"] is None and "min_questions" in too_few["reason"]
+    assert retriever.min_similarity is None
+
+
 def test_bad_inputs_are_reported(tmp_path, small_corpus):
     texts, ids = small_corpus
     with pytest.raises(ValueError, match="duplicate chunk id"):

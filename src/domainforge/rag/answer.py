@@ -57,6 +57,16 @@ def language_of(question: str) -> str:
     return "zh" if has_chinese(question) else "en"
 
 
+def min_similarity_for(setting: float | str, calibrated: float | None, fallback: float) -> float:
+    """The answer threshold: a number as configured, or with `auto` the index's calibrated one
+    (Retriever.calibrate_min_similarity), `fallback` when the index has none."""
+    if setting == "auto":
+        return calibrated if calibrated is not None else fallback
+    if isinstance(setting, bool) or not isinstance(setting, (int, float)):
+        raise ValueError(f"rag.answer.min_similarity must be a number or 'auto', got {setting!r}")
+    return float(setting)
+
+
 def relevant_references(hits: list[Hit], min_similarity: float) -> list[Hit]:
     """Hits whose question similarity clears the threshold (BM25-only hits carry no similarity
     and are kept: BM25 already required a shared word)."""

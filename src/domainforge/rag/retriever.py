@@ -10,7 +10,8 @@
 With a query adapter (`fit_query_adapter`, see query_adapter) the vectors searched with are the
 adapted ones; `Hit.similarity` stays the plain question-chunk cosine, so thresholds on it hold.
 
-Saved as a folder: config.json, chunks.parquet, vectors.faiss, bm25/ [, query_adapter.npy].
+Saved as a folder: config.json, chunks.parquet, vectors.faiss, bm25/ [, query_adapter.npy]
+[, embedder_weights.npz: a fine-tuned embedder's tensors, see embedder_tuning].
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 CHUNK_COLUMNS = ["chunk_id", "source_id", "text", "start", "end"]
+EMBEDDER_WEIGHTS = "embedder_weights.npz"
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Retriever:
         retrieval: RetrievalSettings,
         query_adapter: np.ndarray | None = None,
         query_adapter_report: dict | None = None,
+        calibration: dict | None = None,
     ):
         missing = set(CHUNK_COLUMNS) - set(chunks.columns)
         if missing:
@@ -80,6 +83,7 @@ class Retriever:
             raise ValueError(f"query adapter of shape {query_adapter.shape} for {index.d}-d vectors")
         self.query_adapter = query_adapter
         self.query_adapter_report = query_adapter_report
+        self.calibration = calibration  # the answer threshold learned on in-domain questions
 
     # ---- building -------------------------------------------------------------------------
     @classmethod
@@ -153,6 +157,39 @@ class Retriever:
         self.query_adapter, self.query_adapter_report = matrix, report
         return report
 
+    def calibrate_min_similarity(
+        self,
+        questions: Sequence[str],
+        k: int = 5,
+        percentile: float = 5.0,
+        min_questions: int = 20,
+        max_questions: int = 1000,
+        seed: int = 0,
+    ) -> dict:
+        """The answer threshold (`min_similarity`) for this index: the `percentile` of the best
+        similarity among each in-domain question's `k` hits (up to `max_questions` questions,
+        sampled), so that about that share of in-domain questions would be refused. Saved with
+        the index; None (the configured fallback applies) with fewer than `min_questions`."""
+        questions = [q for q in questions if isinstance(q, str) and q.strip()]
+        if len(questions) > max_questions:
+            picked = np.random.default_rng(seed).choice(len(questions), max_questions, replace=False)
+            questions = [questions[i] for i in sorted(picked)]
+        report = {"questions": len(questions), "k": k, "percentile": percentile, "min_similarity": None}
+        if self.settings.mode == "bm25":
+            report["reason"] = "bm25 mode: hits have no similarity"
+        elif len(questions) < min_questions:
+            report["reason"] = f"{len(questions)} questions < min_questions {min_questions}"
+        else:
+            best = [max(h.similarity for h in self.search(q, k)) for q in questions]
+            report["min_similarity"] = round(float(np.percentile(best, percentile)), 3)
+        self.calibration = report
+        return report
+
+    @property
+    def min_similarity(self) -> float | None:
+        """The calibrated answer threshold (None when not calibrated)."""
+        return (self.calibration or {}).get("min_similarity")
+
     # ---- searching ------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, mode: str | None = None) -> list[Hit]:
         mode = mode or self.settings.mode
@@ -214,13 +251,14 @@ class Retriever:
         self.lexical.save(folder / "bm25")
         config = {
             "format_version": FORMAT_VERSION,
-            "embedder": self.embedder.spec,
+            "embedder": self._save_embedder_weights(folder),
             "dim": int(self.index.d),
             "n_chunks": len(self.chunks),
             "index_kind": self.index_settings.resolved_kind(len(self.chunks)),
             "index": self.index_settings.to_dict(),
             "retrieval": self.settings.to_dict(),
             "query_adapter": self.query_adapter_report,
+            "answer_threshold": self.calibration,
         }
         adapter_file = folder / "query_adapter.npy"
         if self.query_adapter is not None:
@@ -228,6 +266,19 @@ class Retriever:
         elif adapter_file.exists():
             adapter_file.unlink()  # an index re-saved without its adapter must not pick up the old one
         (folder / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
+
+    def _save_embedder_weights(self, folder: Path) -> dict:
+        """The embedder spec to save; a fine-tuned embedder's tensors are written beside the index
+        (the spec names the file relative to the folder, so the folder can move)."""
+        spec, tuned = dict(self.embedder.spec), getattr(self.embedder, "tuned_weights", None)
+        target = folder / EMBEDDER_WEIGHTS
+        if tuned is None:
+            target.unlink(missing_ok=True)
+            return spec
+        if spec.get("weights") is None or Path(spec["weights"]).resolve() != target.resolve():
+            with open(target, "wb") as fh:  # a file object: np.savez would append ".npz" to a name
+                np.savez(fh, **tuned)
+        return {**spec, "weights": EMBEDDER_WEIGHTS}
 
     @classmethod
     def load(
@@ -249,7 +300,10 @@ class Retriever:
             raise ValueError(f"{config_file}: format_version {config.get('format_version')} != {FORMAT_VERSION}")
         index_settings = from_dict(IndexSettings, config["index"], f"{config_file} index")
         faiss_index = vector_index.load_index(folder / "vectors.faiss", config["index_kind"], index_settings, mmap)
-        embedder = embedder or load_embedder(config["embedder"])
+        spec = dict(config["embedder"])
+        if spec.get("weights") and not Path(spec["weights"]).is_absolute():
+            spec["weights"] = str(folder / spec["weights"])
+        embedder = embedder or load_embedder(spec)
         if embedder.dim != config["dim"]:
             raise ValueError(f"embedder gives {embedder.dim}-d vectors, index {folder} holds {config['dim']}-d")
         return cls(
@@ -261,6 +315,7 @@ class Retriever:
             RetrievalSettings.from_dict(retrieval if retrieval is not None else _saved_retrieval(config["retrieval"])),
             np.load(folder / "query_adapter.npy") if (folder / "query_adapter.npy").is_file() else None,
             config.get("query_adapter"),
+            config.get("answer_threshold"),
         )
 
 

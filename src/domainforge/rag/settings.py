@@ -26,9 +26,9 @@ def from_dict(cls: type[T], values: dict | T | None, where: str) -> T:
 # Defaults: the best dev settings of benchmarks/rag_eval.py (conf/base/parameters_rag.yml repeats them).
 @dataclass
 class KeywordSettings:
-    top_k: int = 3  # keywords per question; 0 turns ChatLaw-style expansion off
+    top_k: int = 5  # keywords per question; 0 turns ChatLaw-style expansion off
     weight: float = 0.1  # total weight of the keyword vectors added to the question vector
-    chinese_method: str = "textrank"  # jieba tfidf | textrank
+    chinese_method: str = "tfidf"  # jieba tfidf | textrank
 
 
 @dataclass
@@ -36,9 +36,9 @@ class FusionSettings:
     keywords: bool = False  # hybrid fuses BM25 with the chatlaw vector (true) or the plain question vector
     method: str = "score"  # score (min-max normalised scores, weighted sum) | rrf (reciprocal rank)
     rrf_k: int = 60  # reciprocal-rank-fusion constant (method rrf)
-    dense_weight: float = 0.6
-    bm25_weight: float = 0.4
-    depth: int = 100  # candidates taken from each ranker before fusing
+    dense_weight: float = 0.7
+    bm25_weight: float = 0.3
+    depth: int = 50  # candidates taken from each ranker before fusing
 
     def __post_init__(self):
         if self.method not in FUSION_METHODS:
