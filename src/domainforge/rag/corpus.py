@@ -9,10 +9,10 @@ import pandas as pd
 from domainforge.data.records import drop_rows, drops_table
 from domainforge.rag import embedder_tuning as tuning
 from domainforge.rag.chunking import chunk_texts
-from domainforge.rag.embedder_tuning import TunedEmbedder, TuningSettings, skip_reason, split_pairs
+from domainforge.rag.embedder_tuning import TunedEmbedder, TuningSettings, split_pairs
 from domainforge.rag.embedders import TorchE5Embedder
 from domainforge.rag.retriever import Retriever, chunks_table
-from domainforge.rag.settings import from_dict
+from domainforge.rag.settings import from_dict, skip_reason
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from domainforge.rag.settings import skip_reason
 from domainforge.rag.torch_threads import torch_threads
 
 log = logging.getLogger(__name__)
@@ -49,15 +50,6 @@ class TunedEmbedder:
 
     weights: dict[str, np.ndarray] | None
     report: dict
-
-
-def skip_reason(pairs: int, settings: TuningSettings) -> str | None:
-    """Why the embedder is not tuned on `pairs` question -> answer pairs (None: it is)."""
-    if not settings.enabled:
-        return "disabled"
-    if pairs < settings.min_pairs:
-        return f"{pairs} pairs < min_pairs {settings.min_pairs}"
-    return None
 
 
 def split_pairs(answer_ids: list[str], settings: TuningSettings) -> tuple[list[int], list[int]]:

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from domainforge.rag.settings import skip_reason
 from domainforge.rag.torch_threads import torch_threads
 
 log = logging.getLogger(__name__)
@@ -39,15 +40,6 @@ class AdapterSettings:
     negative_pool: int = 100_000  # chunks the softmax runs over (all when fewer): bounds memory
     threads: int = 1  # torch threads while training (restored after)
     seed: int = 0
-
-
-def skip_reason(pairs: int, settings: AdapterSettings) -> str | None:
-    """Why no adapter is trained from `pairs` question -> answer pairs (None: one is)."""
-    if not settings.enabled:
-        return "disabled"
-    if pairs < settings.min_pairs:
-        return f"{pairs} pairs < min_pairs {settings.min_pairs}"
-    return None
 
 
 def adapt(vectors: np.ndarray, matrix: np.ndarray | None) -> np.ndarray:

@@ -30,8 +30,8 @@ from domainforge.rag.embedders import Embedder, load_embedder
 from domainforge.rag.fusion import fuse
 from domainforge.rag.keywords import extract_keywords
 from domainforge.rag.lexical import LexicalIndex
-from domainforge.rag.query_adapter import AdapterSettings, adapt, fit_query_adapter, skip_reason
-from domainforge.rag.settings import MODES, RetrievalSettings, from_dict
+from domainforge.rag.query_adapter import AdapterSettings, adapt, fit_query_adapter
+from domainforge.rag.settings import MODES, RetrievalSettings, from_dict, skip_reason
 from domainforge.rag.vector_index import IndexSettings
 
 log = logging.getLogger(__name__)

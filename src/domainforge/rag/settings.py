@@ -23,6 +23,16 @@ def from_dict(cls: type[T], values: dict | T | None, where: str) -> T:
     return cls(**values)
 
 
+def skip_reason(pairs: int, settings) -> str | None:
+    """Why nothing is trained from `pairs` question -> answer pairs under `settings` (query
+    adapter or embedder tuning: `enabled`, `min_pairs`); None: something is."""
+    if not settings.enabled:
+        return "disabled"
+    if pairs < settings.min_pairs:
+        return f"{pairs} pairs < min_pairs {settings.min_pairs}"
+    return None
+
+
 # Defaults: the best dev settings of benchmarks/rag_eval.py (conf/base/parameters_rag.yml repeats them).
 @dataclass
 class KeywordSettings:
