@@ -162,7 +162,7 @@ class Retriever:
         questions: Sequence[str],
         k: int = 5,
         percentile: float = 5.0,
-        min_questions: int = 20,
+        min_questions: int = 100,
         max_questions: int = 1000,
         seed: int = 0,
     ) -> dict:
