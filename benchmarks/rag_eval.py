@@ -222,7 +222,7 @@ def tuned_embedder(corpora, train: dict[str, list], cache_root: Path) -> tuple[d
     model, as the pipeline tunes one on its chats); cached by settings and data, so a re-run
     reuses it. Returns (embedder spec with the tuned weights, tuning report, cache folder)."""
     from domainforge.rag.e5_torch import load_e5
-    from domainforge.rag.embedder_tuning import TuningSettings, tune_embedder
+    from domainforge.rag.embedder_tuning import TuningSettings, save_weights, tune_embedder
 
     questions, answers, answer_ids = [], [], []
     for lang, pairs in train.items():
@@ -236,12 +236,10 @@ def tuned_embedder(corpora, train: dict[str, list], cache_root: Path) -> tuple[d
     folder = cache_root / f"e5_torch_tuned_{key}"
     weights, report_file = folder / "weights.npz", folder / "tuning.json"
     if not report_file.is_file():
-        model = load_e5()
-        tuned, report = tune_embedder(model, questions, answers, answer_ids, from_dict(TuningSettings, TUNING, "embedder_tuning"))
+        tuned, report = tune_embedder(load_e5, questions, answers, answer_ids, from_dict(TuningSettings, TUNING, "embedder_tuning"))
         folder.mkdir(parents=True, exist_ok=True)
         if tuned is not None:
-            with open(weights, "wb") as fh:
-                np.savez(fh, **tuned)
+            save_weights(weights, tuned)
         report_file.write_text(json.dumps(report, indent=1))
     report = json.loads(report_file.read_text())
     spec = {"kind": "e5_torch", "path": None, "weights": str(weights) if report["tuned"] else None}
@@ -338,7 +336,8 @@ def score_fusions(use_keywords: bool) -> list[FusionSettings]:
     ]
 
 
-NO_ADAPTER = ("dense, no query adapter", "hybrid (dense + bm25), no query adapter")
+DENSE_FAMILIES = ("dense", "hybrid (dense + bm25)")  # the ones compared without adapter / tuning
+NO_ADAPTER = tuple(f"{family}, no query adapter" for family in DENSE_FAMILIES)
 
 
 @contextmanager
@@ -354,24 +353,22 @@ def adapters_removed(retrievers: Iterable[Retriever]) -> Iterator[None]:
             retriever.query_adapter = adapter
 
 
-def tune_without_adapter(retrievers: dict[str, Retriever], dev: dict[str, list]) -> dict[str, RetrievalSettings]:
-    """Best dev settings of the dense and dense + BM25 families with the query adapters removed
-    (the comparison: what the adapter adds)."""
-    with adapters_removed(retrievers.values()):
-        hybrid = [_score(retrievers, dev, RetrievalSettings("hybrid", fusion=fusion)) for fusion in score_fusions(False)]
-        best = {NO_ADAPTER[0]: _score(retrievers, dev, RetrievalSettings("dense")), NO_ADAPTER[1]: max(hybrid, key=_rank_key)}
+def tune_dense_families(retrievers: dict[str, Retriever], dev: dict[str, list], variant: str) -> dict[str, RetrievalSettings]:
+    """Best dev settings of the dense and dense + BM25 families on `retrievers`, named
+    "<family>, <variant>" (the comparisons: without the query adapter, with the untuned embedder)."""
+    hybrid = [_score(retrievers, dev, RetrievalSettings("hybrid", fusion=fusion)) for fusion in score_fusions(False)]
+    dense, fused = (f"{family}, {variant}" for family in DENSE_FAMILIES)
+    best = {dense: _score(retrievers, dev, RetrievalSettings("dense")), fused: max(hybrid, key=_rank_key)}
     return {family: RetrievalSettings.from_dict(row["settings"]) for family, row in best.items()}
+
+
+def tune_without_adapter(retrievers: dict[str, Retriever], dev: dict[str, list]) -> dict[str, RetrievalSettings]:
+    """What the adapter adds: the dense families with the query adapters removed."""
+    with adapters_removed(retrievers.values()):
+        return tune_dense_families(retrievers, dev, "no query adapter")
 
 
 UNTUNED = "untuned embedder"
-
-
-def tune_untuned(retrievers: dict[str, Retriever], dev: dict[str, list]) -> dict[str, RetrievalSettings]:
-    """Best dev settings of the dense and dense + BM25 families on the indexes of the untuned
-    embedder, each with its own query adapter (the comparison: what fine-tuning adds)."""
-    hybrid = [_score(retrievers, dev, RetrievalSettings("hybrid", fusion=fusion)) for fusion in score_fusions(False)]
-    best = {f"dense, {UNTUNED}": _score(retrievers, dev, RetrievalSettings("dense")), f"hybrid (dense + bm25), {UNTUNED}": max(hybrid, key=_rank_key)}
-    return {family: RetrievalSettings.from_dict(row["settings"]) for family, row in best.items()}
 
 
 def family_ranks(retriever: Retriever, questions, family: str, settings: RetrievalSettings) -> list[int | None]:
@@ -380,7 +377,8 @@ def family_ranks(retriever: Retriever, questions, family: str, settings: Retriev
 
 
 def paired(with_adapter: list[int | None], without: list[int | None], k: int = 5) -> dict:
-    """Questions whose Recall@k the adapter changes: gained (found only with it) and lost."""
+    """Questions whose Recall@k a change (query adapter, embedder tuning) moves: gained (found only
+    with it) and lost."""
     hit_with = [r is not None and r <= k for r in with_adapter]
     hit_without = [r is not None and r <= k for r in without]
     return {
@@ -404,7 +402,7 @@ def _rank_key(row):
 
 # ---- answerability threshold ----------------------------------------------------------------
 def best_similarity(retriever: Retriever, questions: list[str]) -> np.ndarray:
-    return np.array([max((h.similarity for h in retriever.search(q, 5)), default=-1.0) for q in questions])
+    return np.array([retriever.best_similarity(q, 5) for q in questions])
 
 
 def off_topic_questions() -> dict[str, list[str]]:
@@ -618,7 +616,7 @@ def main() -> None:
         f"best zh dev Recall@5; a keyword family only if more than {KEYWORD_MIN_GAIN} above the best plain-question family"
     )}
     families.update(tune_without_adapter(retrievers, dev))
-    untuned_families = tune_untuned(untuned, dev) if untuned else {}
+    untuned_families = tune_dense_families(untuned, dev, UNTUNED) if untuned else {}
     flush_query_caches()
 
     # 5. Test: every family with its best dev settings.
@@ -634,12 +632,12 @@ def main() -> None:
         }
         result["query_adapter"][lang]["test_recall@5_paired"] = {
             family: paired(test_ranks[lang, family], test_ranks[lang, f"{family}, no query adapter"])
-            for family in ("dense", "hybrid (dense + bm25)")
+            for family in DENSE_FAMILIES
         }
         if untuned:
             result["embedder_tuning"].setdefault("test_recall@5_paired", {})[lang] = {
                 family: paired(test_ranks[lang, family], test_ranks[lang, f"{family}, {UNTUNED}"])
-                for family in ("dense", "hybrid (dense + bm25)")
+                for family in DENSE_FAMILIES
             }
     zh = result["test"]["zh"]
     result["checks"] = {

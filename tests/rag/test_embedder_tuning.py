@@ -32,7 +32,7 @@ def shifted():
 def test_training_lowers_the_loss_and_reports_every_pair(pairs):
     questions, answers, ids = pairs
     model = load_e5()
-    weights, report = tune_embedder(model, questions, answers, ids, TuningSettings(**SMALL, epochs=2, learning_rate=1e-4))
+    weights, report = tune_embedder(lambda: model, questions, answers, ids, TuningSettings(**SMALL, epochs=2, learning_rate=1e-4))
     assert report["training_pairs"] + report["validation_pairs"] == len(questions)
     first, second = report["history"]
     assert second["loss"] < first["loss"]
@@ -47,15 +47,18 @@ def test_a_tuning_that_does_not_help_leaves_the_model_untouched(pairs):
     questions, answers, ids = pairs
     model = load_e5()
     before = embed(questions[:4], True, model)
-    weights, report = tune_embedder(model, questions, answers, ids, TuningSettings(**SMALL, learning_rate=0.0))
+    weights, report = tune_embedder(lambda: model, questions, answers, ids, TuningSettings(**SMALL, learning_rate=0.0))
     assert weights is None and not report["tuned"] and "no epoch beat" in report["reason"]
     assert np.array_equal(embed(questions[:4], True, model), before)
 
 
 def test_too_few_pairs_or_disabled_skip_without_loading_anything():
-    weights, report = tune_embedder(None, ["q"] * 5, ["a"] * 5, [f"a{i}" for i in range(5)], TuningSettings())
+    def no_model():
+        pytest.fail("a skipped tuning loaded the model")
+
+    weights, report = tune_embedder(no_model, ["q"] * 5, ["a"] * 5, [f"a{i}" for i in range(5)], TuningSettings())
     assert weights is None and "min_pairs" in report["reason"]
-    weights, report = tune_embedder(None, ["q"] * 5, ["a"] * 5, list("abcde"), TuningSettings(enabled=False))
+    weights, report = tune_embedder(no_model, ["q"] * 5, ["a"] * 5, list("abcde"), TuningSettings(enabled=False))
     assert weights is None and report["reason"] == "disabled"
 
 

@@ -7,10 +7,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from kedro.io import AbstractDataset
 
-from domainforge.rag.embedder_tuning import TunedEmbedder
+from domainforge.rag.embedder_tuning import TunedEmbedder, load_weights, save_weights
 
 
 class TunedEmbedderDataset(AbstractDataset[TunedEmbedder, TunedEmbedder]):
@@ -22,8 +21,7 @@ class TunedEmbedderDataset(AbstractDataset[TunedEmbedder, TunedEmbedder]):
         report = json.loads((self._filepath / "report.json").read_text(encoding="utf-8"))
         weights = None
         if report.get("tuned"):
-            with np.load(self._filepath / "weights.npz") as saved:
-                weights = {name: saved[name] for name in saved.files}
+            weights = load_weights(self._filepath / "weights.npz")
         return TunedEmbedder(weights, report)
 
     def save(self, data: TunedEmbedder) -> None:
@@ -32,8 +30,7 @@ class TunedEmbedderDataset(AbstractDataset[TunedEmbedder, TunedEmbedder]):
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         if data.weights is not None:
-            with open(staging / "weights.npz", "wb") as fh:
-                np.savez(fh, **data.weights)
+            save_weights(staging / "weights.npz", data.weights)
         report = {**data.report, "tuned": data.weights is not None}
         (staging / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
         shutil.rmtree(self._filepath, ignore_errors=True)

@@ -12,7 +12,7 @@ from domainforge.rag.chunking import chunk_texts
 from domainforge.rag.embedder_tuning import TunedEmbedder, TuningSettings, split_pairs
 from domainforge.rag.embedders import TorchE5Embedder
 from domainforge.rag.retriever import Retriever, chunks_table
-from domainforge.rag.settings import from_dict, skip_reason
+from domainforge.rag.settings import from_dict
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +77,14 @@ def tune_embedder(chats: pd.DataFrame, params: dict) -> TunedEmbedder:
     settings = from_dict(TuningSettings, params["embedder_tuning"], "rag.embedder_tuning")
     spec = params["embedder"]
     questions, answer_ids, answers = question_answer_pairs(chats, params["sources"]["corpus"])
-    reason = skip_reason(len(questions), settings)
     if spec["kind"] != "e5_torch":
         reason = f"embedder kind {spec['kind']!r} is not fine-tunable (only e5_torch)"
-    if reason:
         log.info("embedder tuning skipped: %s", reason)
         return TunedEmbedder(None, {"pairs": len(questions), "settings": asdict(settings), "tuned": False, "reason": reason})
-    model = TorchE5Embedder(**{k: v for k, v in spec.items() if k != "kind"})._model  # a fresh copy to train
-    weights, report = tuning.tune_embedder(model, questions, answers, answer_ids, settings)
+    weights, report = tuning.tune_embedder(
+        lambda: TorchE5Embedder(**{k: v for k, v in spec.items() if k != "kind"})._model,  # a fresh copy to train
+        questions, answers, answer_ids, settings,
+    )
     log.info("embedder tuning: %s", "kept" if weights is not None else report.get("reason"))
     return TunedEmbedder(weights, report)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -52,6 +53,17 @@ class TunedEmbedder:
     report: dict
 
 
+def save_weights(path, weights: dict[str, np.ndarray]) -> None:
+    """Tuned tensors by parameter name as an .npz at exactly `path`."""
+    with open(path, "wb") as fh:  # a file object: np.savez would append ".npz" to a name
+        np.savez(fh, **weights)
+
+
+def load_weights(path) -> dict[str, np.ndarray]:
+    with np.load(path) as saved:
+        return {name: saved[name] for name in saved.files}
+
+
 def split_pairs(answer_ids: list[str], settings: TuningSettings) -> tuple[list[int], list[int]]:
     """(training, validation) pair indices; all pairs sharing an answer go to the same side."""
     answers = sorted(set(answer_ids))
@@ -63,15 +75,16 @@ def split_pairs(answer_ids: list[str], settings: TuningSettings) -> tuple[list[i
 
 
 def tune_embedder(
-    model,
+    model: Callable[[], tuple],
     questions: list[str],
     answers: list[str],
     answer_ids: list[str],
     settings: TuningSettings,
 ) -> tuple[dict[str, np.ndarray] | None, dict]:
-    """Fine-tune `model` = (E5Tokenizer, BertModel) in place on (question, answer text, answer id)
-    pairs. Returns (the trained tensors by parameter name, or None when the base model is kept;
-    report). When None is returned the model's weights are restored."""
+    """Fine-tune the (E5Tokenizer, BertModel) that `model()` returns (called only when there is
+    something to train) in place on (question, answer text, answer id) pairs. Returns (the trained
+    tensors by parameter name, or None when the base model is kept; report). When None is
+    returned the model's weights are restored."""
     if not len(questions) == len(answers) == len(answer_ids):
         raise ValueError(f"{len(questions)} questions, {len(answers)} answers, {len(answer_ids)} answer ids")
     report = {"pairs": len(questions), "settings": asdict(settings)}
@@ -79,7 +92,7 @@ def tune_embedder(
     if reason:
         return None, {**report, "tuned": False, "reason": reason}
     with torch_threads(settings.threads):
-        return _tune(model, questions, answers, answer_ids, settings, report)
+        return _tune(model(), questions, answers, answer_ids, settings, report)
 
 
 def validation_recall(model, questions: list[str], answers: list[str], answer_ids: list[str]) -> float:

@@ -92,6 +92,7 @@ class TorchE5Embedder:
         tuned_weights: dict[str, np.ndarray] | None = None,
     ):
         from domainforge.rag.e5_torch import load_e5
+        from domainforge.rag.embedder_tuning import load_weights
 
         if path is not None and not Path(path).is_file():
             raise FileNotFoundError(f"e5 model file {path} not found")
@@ -102,8 +103,7 @@ class TorchE5Embedder:
                 raise ValueError("pass tuned weights as a file (weights) or in memory (tuned_weights), not both")
             if not Path(weights).is_file():
                 raise FileNotFoundError(f"tuned e5 weights {weights} not found")
-            with np.load(weights) as saved:
-                tuned_weights = {name: saved[name] for name in saved.files}
+            tuned_weights = load_weights(weights)
         self.tuned_weights = tuned_weights or None
         self._model = load_e5(path, self.tuned_weights)
         self.dim = self._model[1].config.hidden_size

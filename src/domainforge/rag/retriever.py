@@ -26,6 +26,7 @@ import pandas as pd
 
 from domainforge.rag import vector_index
 from domainforge.rag.chunking import Chunk, chunk_texts
+from domainforge.rag.embedder_tuning import save_weights
 from domainforge.rag.embedders import Embedder, load_embedder
 from domainforge.rag.fusion import fuse
 from domainforge.rag.keywords import extract_keywords
@@ -180,10 +181,15 @@ class Retriever:
         elif len(questions) < min_questions:
             report["reason"] = f"{len(questions)} questions < min_questions {min_questions}"
         else:
-            best = [max(h.similarity for h in self.search(q, k)) for q in questions]
+            best = [self.best_similarity(q, k) for q in questions]
             report["min_similarity"] = round(float(np.percentile(best, percentile)), 3)
         self.calibration = report
         return report
+
+    def best_similarity(self, question: str, k: int = 5) -> float:
+        """The highest question-chunk similarity among the question's `k` hits (what the answer
+        threshold is compared with); -1 without hits."""
+        return max((h.similarity for h in self.search(question, k)), default=-1.0)
 
     @property
     def min_similarity(self) -> float | None:
@@ -276,8 +282,7 @@ class Retriever:
             target.unlink(missing_ok=True)
             return spec
         if spec.get("weights") is None or Path(spec["weights"]).resolve() != target.resolve():
-            with open(target, "wb") as fh:  # a file object: np.savez would append ".npz" to a name
-                np.savez(fh, **tuned)
+            save_weights(target, tuned)
         return {**spec, "weights": EMBEDDER_WEIGHTS}
 
     @classmethod
