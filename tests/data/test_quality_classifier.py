@@ -9,7 +9,13 @@ import pytest
 import yaml
 from kedro.io import DatasetError
 
-from domainforge.data.quality_classifier import filter_by_classifier, keep_probability, tokens, train_quality_classifier
+from domainforge.data.quality_classifier import (
+    _cached_jieba_words,
+    filter_by_classifier,
+    keep_probability,
+    tokens,
+    train_quality_classifier,
+)
 from domainforge.datasets.fasttext_model import FastTextModelDataset
 
 PARAMS = yaml.safe_load((Path(__file__).parents[2] / "conf/base/parameters_quality_classifier.yml").read_text())[
@@ -75,6 +81,46 @@ def test_filter_judges_only_the_configured_corpora(trained, small_set):
     general = kept[kept["corpus"] == "general"]["quality_score"].mean()
     domain = kept[kept["corpus"] == "domain"]["quality_score"].mean()
     assert domain > 0.8 > 0.2 > general
+
+
+def test_filter_output_does_not_depend_on_the_token_cache_bound(small_set, shared_data):
+    """The filter tokenises again the documents the training just did, plus unseen ones; with
+    the cache bound (3 chunks) far below the distinct chunks, entries are evicted all the time,
+    and kept ids, scores and drops must still be those of no cache and of the default bound.
+    (The old memo, emptied when full and then filled with the new texts only, raised KeyError
+    for the documents the training node had left in it.)"""
+    pretrain = shared_data / "medicalgpt/pretrain"
+    textbook = [line for line in (pretrain / "fever.txt").read_text(encoding="utf-8").splitlines() if len(line) > 60]
+    novel = [line for line in (pretrain / "tianlongbabu.txt").read_text(encoding="utf-8").splitlines() if len(line) > 60]
+    junk = ["首页 | 疾病百科 | 找医生 | 澳门博彩 真人荷官 六合彩 注册送彩金 ★★★★★", "点击这里 免费领取 加微信 返现 包邮 秒杀"]
+    documents = pd.concat(
+        [
+            small_set,
+            table(textbook[80:120], "domain", "zh", "unseen_textbook"),
+            table(novel[150:190], "general", "zh", "unseen_novel"),
+            table(junk, "domain", "zh", "junk"),
+        ],
+        ignore_index=True,
+    )
+    outputs = {}
+    for bound in (0, 3, PARAMS["token_cache_chunks"]):
+        params = {**PARAMS, "token_cache_chunks": bound}
+        model, _ = train_quality_classifier(small_set, params)
+        outputs[bound] = filter_by_classifier(documents, model, params)
+    small = _cached_jieba_words(3).cache_info()
+    assert small.currsize == 3 and small.misses > 1000  # the bound was crossed over and over
+    assert PARAMS["token_cache_chunks"] > small.misses  # the default holds every chunk of this set
+    kept, drops = outputs[0]
+    assert len(drops) >= len(junk) and set(kept["id"]) | set(drops["id"]) == set(documents["id"])
+    for bound in (3, PARAMS["token_cache_chunks"]):
+        pd.testing.assert_frame_equal(outputs[bound][0], kept)  # ids, text, quality_score
+        pd.testing.assert_frame_equal(outputs[bound][1], drops)
+
+
+def test_token_cache_bound_is_a_whole_number():
+    assert tokens("乙型肝炎", {**PARAMS, "token_cache_chunks": 0}) == tokens("乙型肝炎", PARAMS)
+    with pytest.raises(ValueError, match="token_cache_chunks"):
+        tokens("乙型肝炎", {**PARAMS, "token_cache_chunks": -1})
 
 
 def test_training_is_seeded(trained, small_set):

@@ -6,8 +6,11 @@ vocabulary (domainforge.data.junk) are labelled `drop`. Chinese has no spaces, s
 segmented into jieba words (or split into characters) before fastText sees it, in `workers`
 processes (same tokens either way). The words come from rjieba, the Rust port of jieba: same
 dictionary and HMM; on the shared corpora 98.3% of its tokens agree with jieba's and it is 15x
-faster (benchmarks/results/quality_filters.json). Training is seeded and single-threaded, so a
-run is reproducible.
+faster (benchmarks/results/quality_filters.json). Each node tokenises its own input: nothing
+passes between the training and the filter node outside the catalog. A bounded LRU cache of a
+pure function, rjieba's words per whitespace-free chunk (`token_cache_chunks`), spares the
+filter most of the segmenting of documents the training node just did. Training is seeded and
+single-threaded, so a run is reproducible.
 
 The model is trained once, on all examples but a stratified held-out part, and its precision and
 recall on that part are reported: the model returned (and saved) is the model measured. With too
@@ -23,6 +26,7 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from fnmatch import fnmatch
 from functools import lru_cache
 
@@ -39,21 +43,33 @@ KEEP, DROP = "__label__keep", "__label__drop"
 _CJK_OR_WORD_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]+")
 
 
-@lru_cache(maxsize=1 << 18)
-def _jieba_words(chunk: str) -> tuple[str, ...]:
-    return tuple(word for word in rjieba.cut(chunk) if word.strip())
+def _jieba_words(chunk: str) -> str:
+    """rjieba's words of one whitespace-free chunk, space-separated (one string: cheap to cache)."""
+    return " ".join(word for word in rjieba.cut(chunk) if word.strip())
+
+
+@lru_cache(maxsize=None)
+def _cached_jieba_words(max_chunks: int) -> Callable[[str], str]:
+    """`_jieba_words` behind an LRU cache of its `max_chunks` most recent chunks (0: no cache),
+    one cache per bound. The cache only saves work: an evicted chunk is segmented again."""
+    if not isinstance(max_chunks, int) or max_chunks < 0:
+        raise ValueError(f"quality_classifier.token_cache_chunks must be a whole number >= 0, not {max_chunks!r}")
+    return lru_cache(maxsize=max_chunks)(_jieba_words)
 
 
 def tokens(text: str, params: dict) -> str:
     """One fastText input line: lower-cased tokens separated by spaces, newlines removed.
 
     jieba never joins characters across whitespace, so segmenting each whitespace-free chunk on
-    its own gives the same words as segmenting the whole text; chunks repeat (every English word,
-    and every document both when training and when filtering), so their words are memoised.
+    its own gives the same words as segmenting the whole text. Chunks repeat (every English word,
+    and every document both when the training node and when the filter node tokenises it), so
+    the words of the `params["token_cache_chunks"]` most recently used chunks are cached, per
+    process: a worker process's additions die with it.
     """
     text = text[: params["max_chars"]].lower()
     if params["segmenter"] == "jieba":
-        return " ".join(word for chunk in text.split() for word in _jieba_words(chunk))
+        words = _cached_jieba_words(params["token_cache_chunks"])
+        return " ".join(line for line in map(words, text.split()) if line)
     if params["segmenter"] == "chars":
         return " ".join(_CJK_OR_WORD_RE.findall(text))
     raise ValueError(f"quality_classifier.segmenter must be 'jieba' or 'chars', not {params['segmenter']!r}")
@@ -63,22 +79,9 @@ def _tokens_of(texts: list[str], params: dict) -> list[str]:
     return [tokens(text, params) for text in texts]
 
 
-# Tokens of recently tokenised documents: the filter node tokenises the very documents the
-# training node just did (in worker processes, whose memo dies with them). Bounded; a miss only
-# costs the tokenising again.
-_REMEMBERED: dict[tuple[str, int, str], str] = {}
-REMEMBER_AT_MOST = 1 << 17
-
-
 def tokenise(texts: list[str], params: dict) -> list[str]:
-    """`tokens(text)` of every text, the new ones computed in `params["workers"]` processes."""
-    setting = (params["max_chars"], params["segmenter"])
-    new = [text for text in dict.fromkeys(texts) if (text, *setting) not in _REMEMBERED]
-    if len(_REMEMBERED) + len(new) > REMEMBER_AT_MOST:
-        _REMEMBERED.clear()
-    for text, line in zip(new, map_chunks(_tokens_of, new, params.get("workers", 1), params)):
-        _REMEMBERED[(text, *setting)] = line
-    return [_REMEMBERED[(text, *setting)] for text in texts]
+    """`tokens(text)` of every text, computed in `params["workers"]` processes."""
+    return map_chunks(_tokens_of, texts, params.get("workers", 1), params)
 
 
 def _selected(documents: pd.DataFrame, selector: dict) -> pd.Series:
