@@ -71,6 +71,9 @@ def is_placeholder(module_name: str) -> bool:
 def run_chain(with_classifier: bool) -> dict:
     from domainforge.data import dedup, ingest, language, normalise, privacy, quality, quality_classifier
 
+    sys.path.insert(0, str(Path(__file__).parent))
+    from real_corpora import nonprose_files
+
     params = medical_parameters()
     domain, general = raw_files()
     stages = []
@@ -107,7 +110,7 @@ def run_chain(with_classifier: bool) -> dict:
     if with_classifier:
         model = timed(
             "classifier_train", "quality_classifier",
-            lambda: quality_classifier.train_quality_classifier(docs, params["quality_classifier"]), len(docs),
+            lambda: quality_classifier.train_quality_classifier(docs, nonprose_files(), params["quality_classifier"]), len(docs),
         )[0]
         docs, _ = timed(
             "classifier_filter", "quality_classifier",

@@ -18,6 +18,11 @@ Method (all on the "dev" half of the ids; benchmarks/quality_filters.py measures
    - English: the published threshold when it keeps b (it drops at most 0.1% of any corpus);
      otherwise, and for our own rules without a published value, the Chinese formula; the
      published rules derived this way are listed under `deviations_from_published`.
+4. Content-type rules (`quality.content`, domainforge.data.content_type: is it prose at all?):
+   the same formula on the normalised text (before line filtering), with the clean bound taken
+   over both languages' dev documents and the junk being the dev half (by source file) of the
+   real non-prose files of benchmarks/real_junk.py that language ID passes as zh or en;
+   benchmarks/real_junk_filters.py measures the test half.
 Structural settings (scopes, n-gram sizes, word lists) are read from conf/base/parameters_quality.yml.
 
 Run: python benchmarks/derive_quality_thresholds.py [--update-parameters]
@@ -36,10 +41,12 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 from real_corpora import REPO, load_documents, source_group  # noqa: E402
+from real_junk import load_real_junk  # noqa: E402
 
-from domainforge.data import quality_rules_en, quality_rules_zh  # noqa: E402
+from domainforge.data import content_type, quality_rules_en, quality_rules_zh  # noqa: E402
 from domainforge.data.junk import KINDS, make_junk  # noqa: E402
 from domainforge.data.language import detect_language  # noqa: E402
+from domainforge.data.normalise import normalise_documents  # noqa: E402
 
 CLEAN_QUANTILE = 0.999
 TOWARDS_JUNK = 0.25
@@ -47,6 +54,8 @@ MIN_CORPUS_DOCS = 100
 JUNK_PER_KIND = 100
 JUNK_SEED = 1
 RULE_MODULES = {"zh": quality_rules_zh, "en": quality_rules_en}
+# Every section of `quality` whose thresholds are derived, and the module of its rules.
+SECTIONS = {**RULE_MODULES, "content": content_type}
 # Size caps, not quality signals: kept as configured.
 NOT_DERIVED = {"zh_max_chars", "gopher_long_doc"}
 # Published English thresholds: Gopher (Rae et al. 2021, table A1 and app. A), C4 (Raffel et al.
@@ -67,9 +76,9 @@ CONF = REPO / "conf" / "base"
 OUT = Path(__file__).parent / "results" / "quality_thresholds.json"
 
 
-def parameter_key(lang: str, rule_name: str) -> tuple[str, int | None]:
-    """Where a rule's threshold lives in `quality.<lang>`: a key, or an n-gram list and its n."""
-    for name, _, _, key, _ in RULE_MODULES[lang].RULES:
+def parameter_key(section: str, rule_name: str) -> tuple[str, int | None]:
+    """Where a rule's threshold lives in `quality.<section>`: a key, or an n-gram list and its n."""
+    for name, _, _, key, _ in SECTIONS[section].RULES:
         if name == rule_name:
             return key, None
     n = int(re.search(r"_(\d+)_gram$", rule_name).group(1))
@@ -101,7 +110,8 @@ def rounded(value: float, bound: float, feature: str, kind: str) -> float:
 
 
 def derive(lang: str, clean: pd.DataFrame, junk: pd.DataFrame, params: dict) -> dict:
-    module = RULE_MODULES[lang]
+    """Thresholds of section `lang` ("zh", "en" or "content")."""
+    module = SECTIONS[lang]
     out = {}
     for name, feature, kind, _, scope in module.rules(params):
         if name in NOT_DERIVED:
@@ -164,6 +174,27 @@ def update_parameters(values: dict[str, dict]) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def derive_content(docs: pd.DataFrame, dev: pd.DataFrame, language_params: dict, params: dict) -> dict:
+    """Content-type thresholds: clean = dev documents of both languages (labelled as expected),
+    junk = dev half of the real non-prose files that language ID passes as zh or en."""
+    clean_docs = dev[dev["lang"] == dev["lang_expected"]]
+    clean = pd.DataFrame([content_type.features(t, params) for t in clean_docs["text"]])
+    clean["corpus_name"] = [source_group(s) for s in clean_docs["source"]]
+    real_junk = load_real_junk()
+    real_junk = real_junk[real_junk["split"] == "dev"].assign(source=lambda f: "real_junk/" + f["kind"], corpus="domain")
+    normalise = yaml.safe_load((CONF / "parameters_data.yml").read_text())["normalise"]
+    real_junk, _ = normalise_documents(real_junk, normalise)
+    real_junk, _ = detect_language(real_junk, language_params)
+    junk = pd.DataFrame([content_type.features(t, params) for t in real_junk["text"]])
+    return {
+        "clean_docs": clean["corpus_name"].value_counts().to_dict(),
+        "junk_docs_judged": int(len(junk)),
+        "junk_docs_by_kind": real_junk["kind"].value_counts().to_dict(),
+        "rules": (thresholds := derive("content", clean, junk, params)),
+        "parameters": as_parameters("content", thresholds, params),
+    }
+
+
 def main() -> None:
     language_params = yaml.safe_load((CONF / "parameters_language.yml").read_text())["language"]
     quality_params = yaml.safe_load((CONF / "parameters_quality.yml").read_text())["quality"]
@@ -196,11 +227,12 @@ def main() -> None:
             "rules": thresholds,
             "parameters": as_parameters(lang, thresholds, params),
         }
+    result["content"] = derive_content(docs, dev, language_params, quality_params["content"])
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     if "--update-parameters" in sys.argv:
-        update_parameters({lang: result[lang]["parameters"] for lang in RULE_MODULES})
-    for lang in RULE_MODULES:
+        update_parameters({lang: result[lang]["parameters"] for lang in SECTIONS})
+    for lang in SECTIONS:
         print(lang, json.dumps(result[lang]["parameters"]))
     print("en deviations:", result["en"]["deviations_from_published"])
 

@@ -34,7 +34,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 from derive_quality_thresholds import PUBLISHED_EN
 from handwritten_junk import HANDWRITTEN_JUNK
-from real_corpora import REPO, load_documents, load_sft_answers, source_group  # noqa: E402
+from real_corpora import REPO, load_documents, load_sft_answers, nonprose_files, source_group  # noqa: E402
 
 from domainforge.data.junk import KINDS, make_junk  # noqa: E402
 from domainforge.data.language import detect_language  # noqa: E402
@@ -124,7 +124,7 @@ def caught(junk: pd.DataFrame, status: pd.Series) -> dict:
 def classifier_benchmark(passed: pd.DataFrame, junk: pd.DataFrame, handwritten: pd.DataFrame, params: dict) -> dict:
     dev, test = passed[passed["split"] == "dev"], passed[passed["split"] == "test"]
     start = time.perf_counter()
-    model, metrics = train_quality_classifier(dev, params)
+    model, metrics = train_quality_classifier(dev, nonprose_files(), params)
     train_seconds = time.perf_counter() - start
     start = time.perf_counter()
     kept, drops = filter_by_classifier(test, model, params)

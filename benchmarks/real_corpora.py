@@ -62,6 +62,12 @@ def load_sft_answers() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def nonprose_files() -> dict[str, bytes]:
+    """The shipped non-prose files the pipeline's quality classifier trains on as negatives
+    (`<domain>.raw_nonprose`)."""
+    return RawFilesDataset(str(REPO / "data" / "01_raw" / "nonprose")).load()
+
+
 def source_group(source: str) -> str:
     """A short name for a source, collapsing MedQuAD's thousands of files into one."""
     return "medquad" if "medquad/" in source else source.rsplit("/", 1)[-1]

@@ -31,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from real_corpora import REPO, load_documents, source_group  # noqa: E402
+from real_corpora import REPO, load_documents, nonprose_files, source_group  # noqa: E402
 from real_junk import KINDS, load_real_junk  # noqa: E402
 
 from domainforge.data.language import detect_language  # noqa: E402
@@ -74,7 +74,7 @@ def run_chain(docs: pd.DataFrame, params: dict) -> tuple[pd.Series, dict, dict]:
     passed, quality_drops = filter_quality(labelled, params["quality"])
     seconds["quality"] = time.perf_counter() - start
     start = time.perf_counter()
-    model, metrics = train_quality_classifier(passed, params["quality_classifier"])
+    model, metrics = train_quality_classifier(passed, nonprose_files(), params["quality_classifier"])
     seconds["classifier_train"] = time.perf_counter() - start
     start = time.perf_counter()
     _, classifier_drops = filter_by_classifier(passed, model, params["quality_classifier"])

@@ -68,6 +68,9 @@ def test_report_and_plots_are_written(project):
     assert report["records"]["input"] == len(out["ledger"])
     assert report["funnel"][0]["records"] == len(out["ledger"]) and report["funnel"][0]["tokens"] > 0
     assert json.loads((path / "data/08_reporting/medical/data_report.json").read_text())["records"] == report["records"]
+    # The shipped sample is prose: no content-type drops; the classifier learned the shipped non-prose files.
+    assert report["content_type_drops"] == {}
+    assert report["stages"]["quality_classifier_metrics"]["examples"]["nonprose"] > 50
     for plot in ["funnel_plot.png", "distribution_plot.png"]:
         assert (path / "data/08_reporting/medical" / plot).stat().st_size > 1000
 

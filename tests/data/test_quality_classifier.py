@@ -1,6 +1,7 @@
 """fastText quality classifier: trains on a small real set, filters only the configured corpora,
 round-trips through its Kedro dataset."""
 import csv
+import json.decoder
 from pathlib import Path
 
 import numpy as np
@@ -10,17 +11,20 @@ import yaml
 from kedro.io import DatasetError
 
 from domainforge.data.quality_classifier import (
+    nonprose_examples,
     _cached_jieba_words,
     filter_by_classifier,
     keep_probability,
     tokens,
     train_quality_classifier,
 )
+from domainforge.datasets import RawFilesDataset
 from domainforge.datasets.fasttext_model import FastTextModelDataset
 
 PARAMS = yaml.safe_load((Path(__file__).parents[2] / "conf/base/parameters_quality_classifier.yml").read_text())[
     "quality_classifier"
 ]
+NONPROSE = RawFilesDataset(str(Path(__file__).parents[2] / "data/01_raw/nonprose")).load()
 
 
 def table(texts, corpus, lang, source):
@@ -56,7 +60,7 @@ def small_set(shared_data) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def trained(small_set):
-    return train_quality_classifier(small_set, PARAMS)
+    return train_quality_classifier(small_set, NONPROSE, PARAMS)
 
 
 def test_held_out_accuracy_on_a_small_real_set(trained):
@@ -66,6 +70,28 @@ def test_held_out_accuracy_on_a_small_real_set(trained):
     assert held_out["accuracy"] >= 0.9
     assert held_out["keep_recall"] >= 0.9  # real medical text is not what it throws away
     assert metrics["examples"]["synthetic_junk"] == round(PARAMS["synthetic_negatives_per_positive"] * 160)
+
+
+def test_shipped_non_prose_files_are_negatives_in_overlapping_windows(trained):
+    _, metrics = trained
+    examples = nonprose_examples(NONPROSE, PARAMS["nonprose"])
+    assert metrics["examples"]["nonprose"] == len(examples) > len(NONPROSE)
+    window, stride = PARAMS["nonprose"]["window_lines"], PARAMS["nonprose"]["stride_lines"]
+    assert all(1 <= len(example.split("\n")) <= window for example in examples)
+    css = [line for line in NONPROSE["clinic.css"].decode().splitlines() if line.strip()]
+    assert nonprose_examples({"clinic.css": NONPROSE["clinic.css"]}, PARAMS["nonprose"]) == [
+        "\n".join(css[i : i + window]) for i in range(0, len(css) - window + 1, stride)
+    ]
+
+
+def test_unseen_real_code_scores_low_and_an_unreadable_file_is_named(trained):
+    """Windows of a real module the classifier never saw (the standard library's json decoder)."""
+    model, _ = trained
+    source = {"decoder.py": Path(json.decoder.__file__).read_bytes()}
+    code = nonprose_examples(source, PARAMS["nonprose"])
+    assert np.median(keep_probability(model, [tokens(text, PARAMS) for text in code])) < PARAMS["threshold"]
+    with pytest.raises(ValueError, match="bad.bin is not UTF-8"):
+        nonprose_examples({"bad.bin": b"\xff\xfe\x00\x9c"}, PARAMS["nonprose"])
 
 
 def test_filter_judges_only_the_configured_corpora(trained, small_set):
@@ -105,7 +131,7 @@ def test_filter_output_does_not_depend_on_the_token_cache_bound(small_set, share
     outputs = {}
     for bound in (0, 3, PARAMS["token_cache_chunks"]):
         params = {**PARAMS, "token_cache_chunks": bound}
-        model, _ = train_quality_classifier(small_set, params)
+        model, _ = train_quality_classifier(small_set, NONPROSE, params)
         outputs[bound] = filter_by_classifier(documents, model, params)
     small = _cached_jieba_words(3).cache_info()
     assert small.currsize == 3 and small.misses > 1000  # the bound was crossed over and over
@@ -125,7 +151,7 @@ def test_token_cache_bound_is_a_whole_number():
 
 def test_training_is_seeded(trained, small_set):
     model, _ = trained
-    again, _ = train_quality_classifier(small_set, PARAMS)
+    again, _ = train_quality_classifier(small_set, NONPROSE, PARAMS)
     texts = [tokens(t, PARAMS) for t in small_set["text"][:40]]
     assert np.array_equal(keep_probability(model, texts), keep_probability(again, texts))
 
@@ -138,7 +164,7 @@ def test_tiny_training_set_trains_but_says_it_was_not_evaluated():
         ],
         ignore_index=True,
     )
-    model, metrics = train_quality_classifier(documents, PARAMS)
+    model, metrics = train_quality_classifier(documents, NONPROSE, PARAMS)
     assert metrics["held_out"] is None and "not evaluated" in metrics["held_out_skipped"]
     assert len(keep_probability(model, [tokens("发热", PARAMS)])) == 1
 
@@ -146,7 +172,7 @@ def test_tiny_training_set_trains_but_says_it_was_not_evaluated():
 def test_missing_class_is_a_clear_error():
     documents = table(["急性病毒性肝炎患者应卧床休息。"], "domain", "zh", "d")
     with pytest.raises(ValueError, match="both classes"):
-        train_quality_classifier(documents, {**PARAMS, "synthetic_negatives_per_positive": 0})
+        train_quality_classifier(documents, {}, {**PARAMS, "synthetic_negatives_per_positive": 0})
 
 
 def test_chinese_is_segmented_before_fasttext():

@@ -1,4 +1,5 @@
-"""Heuristic quality filtering, with the rule set chosen by each document's `lang`.
+"""Heuristic quality filtering: content-type rules for every document (is it prose at all?
+domainforge.data.content_type), then the prose rules chosen by its `lang`.
 
 `en` documents get the FineWeb recipe (quality_rules_en), `zh` documents the character-level
 rules (quality_rules_zh); no rule of one language ever sees the other's text. Line rules may
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .content_type import check_content
 from .parallel import map_chunks
 from .quality_rules_en import check_english
 from .quality_rules_zh import check_chinese
@@ -22,6 +24,9 @@ def check_text(text: str, lang: str, params: dict) -> tuple[str, str | None]:
     """(possibly shortened text, first failing rule or None) for one document in `lang`."""
     if lang not in CHECKS or lang not in params:
         return text, f"no_rules_for_{lang}"
+    content_failure = check_content(text, params["content"])
+    if content_failure:
+        return text, content_failure
     return CHECKS[lang](text, params[lang])
 
 

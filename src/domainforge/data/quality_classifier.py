@@ -1,8 +1,10 @@
 """A fastText quality classifier trained inside the pipeline, and the filter that uses it.
 
 Training examples: `positive` documents (by corpus and, optionally, source glob) are text we
-want, labelled `keep`; `negative` documents plus synthetic junk built from the positives' own
-vocabulary (domainforge.data.junk) are labelled `drop`. Chinese has no spaces, so every text is
+want, labelled `keep`; `negative` documents, synthetic junk built from the positives' own
+vocabulary (domainforge.data.junk) and windows of real non-prose files (code, markup, tables,
+word lists, encoded data: `<domain>.raw_nonprose`) are labelled `drop`, so the model learns
+"not domain prose" as well as "not domain". Chinese has no spaces, so every text is
 segmented into jieba words (or split into characters) before fastText sees it, in `workers`
 processes (same tokens either way). The words come from rjieba, the Rust port of jieba: same
 dictionary and HMM; on the shared corpora 98.3% of its tokens agree with jieba's and it is 15x
@@ -92,8 +94,23 @@ def _selected(documents: pd.DataFrame, selector: dict) -> pd.Series:
     return mask
 
 
-def training_examples(documents: pd.DataFrame, params: dict) -> pd.DataFrame:
-    """Labelled examples: text, label, origin ("document" or "synthetic_junk")."""
+def nonprose_examples(files: dict[str, bytes], params: dict) -> list[str]:
+    """Windows of `window_lines` non-empty lines, every `stride_lines`, of each non-prose file.
+
+    A file that is not UTF-8 is an error naming it: these are files we ship or a user chose."""
+    examples = []
+    for name, data in sorted(files.items()):
+        try:
+            lines = [line for line in data.decode("utf-8-sig").splitlines() if line.strip()]
+        except UnicodeDecodeError as error:
+            raise ValueError(f"non-prose example file {name} is not UTF-8: {error}") from None
+        starts = range(0, max(len(lines) - params["window_lines"], 0) + 1, params["stride_lines"])
+        examples += ["\n".join(lines[i : i + params["window_lines"]]) for i in starts if lines]
+    return examples
+
+
+def training_examples(documents: pd.DataFrame, params: dict, nonprose: list[str] = ()) -> pd.DataFrame:
+    """Labelled examples: text, label, origin ("document", "synthetic_junk" or "nonprose")."""
     positive = documents.loc[_selected(documents, params["positive"]), ["text", "lang"]]
     negative = documents.loc[_selected(documents, params["negative"]) & ~_selected(documents, params["positive"]), ["text"]]
     junk = []
@@ -106,6 +123,7 @@ def training_examples(documents: pd.DataFrame, params: dict) -> pd.DataFrame:
             pd.DataFrame({"text": positive["text"], "label": KEEP, "origin": "document"}),
             pd.DataFrame({"text": negative["text"], "label": DROP, "origin": "document"}),
             pd.DataFrame({"text": [j["text"] for j in junk], "label": DROP, "origin": "synthetic_junk"}),
+            pd.DataFrame({"text": list(nonprose), "label": DROP, "origin": "nonprose"}),
         ],
         ignore_index=True,
     )
@@ -168,9 +186,9 @@ def _scores(truth: np.ndarray, predicted_keep: np.ndarray) -> dict:
     }
 
 
-def train_quality_classifier(documents: pd.DataFrame, params: dict):
-    """Train the classifier on `documents`; returns (fastText model, metrics dict)."""
-    examples = training_examples(documents, params)
+def train_quality_classifier(documents: pd.DataFrame, nonprose_files: dict[str, bytes], params: dict):
+    """Train the classifier on `documents` and the non-prose files; returns (fastText model, metrics dict)."""
+    examples = training_examples(documents, params, nonprose_examples(nonprose_files, params["nonprose"]))
     texts = tokenise(examples["text"].tolist(), params)
     labels = examples["label"].to_numpy()
     lines = [f"{label} {text}" for label, text in zip(labels, texts)]
@@ -179,6 +197,7 @@ def train_quality_classifier(documents: pd.DataFrame, params: dict):
             "positive_documents": int((labels == KEEP).sum()),
             "negative_documents": int(((labels == DROP) & (examples["origin"] == "document")).sum()),
             "synthetic_junk": int((examples["origin"] == "synthetic_junk").sum()),
+            "nonprose": int((examples["origin"] == "nonprose").sum()),
         },
         "threshold": params["threshold"],
         "segmenter": params["segmenter"],

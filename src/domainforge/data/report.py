@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .content_type import CONTENT_TYPES
 from .ledger import status_counts
 from .tokens import chat_text, count_tokens
 
@@ -36,6 +37,18 @@ def funnel(ledger: pd.DataFrame, tokens_by_id: pd.Series) -> list[dict]:
         tokens_left -= int(tokens[hit].sum())
         rows.append({"stage": stage, "records": records_left, "tokens": tokens_left, "dropped": int(hit.sum())})
     return rows
+
+
+def content_type_drops(ledger: pd.DataFrame) -> dict:
+    """Documents the content-type rules dropped, per content type and rule."""
+    rules = ledger["status"].str.removeprefix("dropped:quality:")
+    counts = rules[rules.isin(list(CONTENT_TYPES))].value_counts()
+    out: dict = {}
+    for rule, n in sorted(counts.items()):
+        entry = out.setdefault(CONTENT_TYPES[rule], {"documents": 0, "by_rule": {}})
+        entry["documents"] += int(n)
+        entry["by_rule"][rule] = int(n)
+    return out
 
 
 def _length_stats(lengths: pd.Series) -> dict:
@@ -69,6 +82,7 @@ def build_data_report(
         },
         "funnel": funnel(ledger, tokens_by_id),
         "statuses": statuses,
+        "content_type_drops": content_type_drops(ledger),
         "kept_by_output": {str(k): int(v) for k, v in ledger.loc[ledger["status"] == "kept", "output"].value_counts().items()},
         "languages": {str(k): int(v) for k, v in lang.value_counts().items()},
         "document_chars": {

@@ -100,7 +100,7 @@ def _curate_documents() -> Pipeline:
             ),
             node(
                 quality_classifier.train_quality_classifier,
-                ["documents_quality", "params:quality_classifier"],
+                ["documents_quality", "raw_nonprose", "params:quality_classifier"],
                 ["quality_classifier", "quality_classifier_metrics"],
                 name="train_quality_classifier",
                 tags=["quality"],
