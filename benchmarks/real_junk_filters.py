@@ -22,6 +22,7 @@ Run: python benchmarks/real_junk_filters.py  (writes results/real_junk_filters.j
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -175,6 +176,10 @@ def main() -> None:
             "per_kind_requested": PER_KIND,
             "seed": SEED,
             "load_seconds": round(junk_seconds, 1),
+            # The set depends on what is installed: this fingerprint says whether two runs saw the same.
+            "set_sha256": hashlib.sha256(
+                "\0".join(f"{f}\0{t}" for f, t in sorted(zip(junk["source_file"], junk["text"]))).encode()
+            ).hexdigest(),
             "overall": overall,
             "by_split": {split: summary(group["id"], status, "caught") for split, group in junk.groupby("split")},
             "by_kind": by_kind,

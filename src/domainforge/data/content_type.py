@@ -45,7 +45,8 @@ _CODE_START = re.compile(
 )
 # What makes a line ending in `;` a statement, not a clause of a prose list.
 _STATEMENT = re.compile(r"[=${}]|\w\(|->|::")
-_ANNOTATION = re.compile(r"\)\s*->\s*[\w\[\]., ]+:$|\w:\s*(?:int|str|float|bool|bytes|None|list|dict|tuple|Any)\s*[,)=]")
+_RETURN_ANNOTATION = re.compile(r"\)\s*->\s*[\w\[\]., ]+:$")
+_ANNOTATION = re.compile(r":\s*(?:int|str|float|bool|bytes|None|list|dict|tuple|Any)\s*[,)=]")
 # Markup: tags and attributes, groff/man requests and font escapes, XML declarations; and the
 # markup of documentation inside code: reST underlines, directives and fields, POD commands.
 _TAG = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s+[\w:.-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?)*\s*/?>|<!--.*?-->|<![A-Z]|<\?xml")
@@ -71,8 +72,9 @@ _BULLET = ("-", "•", "*", "·", "◆", "●", "■", "□", "○")
 # that) or of hex digits, and escaped byte lists.
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{32,}={0,2}")
 _HEX_RUN = re.compile(r"[0-9a-fA-F]+")
+_RUN_CHARS = str.maketrans(dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", "a"))
+_LONG_RUN = "a" * 32
 _HEX_BYTES = re.compile(r"(?:\\x[0-9a-fA-F]{2}){8,}|(?:0x[0-9a-fA-F]{2,8}\s*,\s*){8,}")
-_DIGIT_RUN = re.compile(r"\d+")
 _UPPER, _LOWER, _DIGIT = re.compile("[A-Z]"), re.compile("[a-z]"), re.compile("[0-9]")
 
 
@@ -80,14 +82,10 @@ def _is_base64(run: str) -> bool:
     return bool(_UPPER.search(run) and _LOWER.search(run) and _DIGIT.search(run))
 
 
-def _numeric_line(line: str, tokens: list[str]) -> bool:
-    """At least half the tokens are numbers (a line with fewer digit runs than that is not)."""
+def _numeric_line(digits: int, tokens: list[str]) -> bool:
+    """At least half the tokens are numbers (a line with fewer digits than that is not)."""
     half = 0.5 * len(tokens)
-    return (
-        len(tokens) >= 2
-        and len(_DIGIT_RUN.findall(line)) >= half
-        and sum(bool(_NUMBER.match(t)) for t in tokens) >= half
-    )
+    return len(tokens) >= 2 and digits >= half and sum(bool(_NUMBER.match(t)) for t in tokens) >= half
 
 
 def _word_list_line(line: str, tokens: list[str], params: dict) -> bool:
@@ -104,8 +102,9 @@ def _delimiter_regularity(lines: list[str]) -> float:
     """Largest share of lines that hold the same number (>= 2) of one delimiter: a CSV/TSV table."""
     best = 0
     for delimiter in _DELIMITERS:
-        counts = Counter(line.count(delimiter) for line in lines)
-        best = max([best] + [n for count, n in counts.items() if count >= 2])
+        counts = [line.count(delimiter) for line in lines]
+        if max(counts) >= 2:
+            best = max([best] + [n for count, n in Counter(counts).items() if count >= 2])
     return best / len(lines)
 
 
@@ -123,11 +122,15 @@ def _line_class(line: str, params: dict, c_comments: bool) -> str | None:
         or (line.endswith(";") and _STATEMENT.search(line))
         or (c_comments and _C_COMMENT_LINE.match(line))
         or _CODE_START.match(line)
-        or (("->" in line or ":" in line) and _ANNOTATION.search(line))
+        or ("->" in line and _RETURN_ANNOTATION.search(line))
+        or (":" in line and _ANNOTATION.search(line))
     ):
         return "code"
+    digits = sum(map(line.count, "0123456789"))
+    if not digits and len(line) > params["word_list_max_chars"]:
+        return None  # neither a numeric nor a word-list line: spare the tokenising
     tokens = line.replace(",", " ").replace(";", " ").replace("|", " ").split()
-    if _numeric_line(line, tokens):
+    if _numeric_line(digits, tokens):
         return "numeric"
     if _word_list_line(line, tokens, params):
         return "word_list"
@@ -169,12 +172,11 @@ def _code_symbols(text: str) -> int:
 
 
 def _blob_chars(text: str) -> int:
-    """Characters in base64 and hex runs; runs are 32+ characters without a space, so only such
-    whitespace tokens are searched."""
+    """Characters in base64 and hex runs, and in escaped byte lists. Prose has no 32-character
+    run of the base64 alphabet, which one translate and one substring test rule out cheaply."""
     chars = 0
-    for token in text.split():
-        if len(token) >= 32:
-            chars += sum(len(run) for run in _BASE64_RUN.findall(token) if _is_base64(run) or _HEX_RUN.fullmatch(run))
+    if _LONG_RUN in text.translate(_RUN_CHARS):
+        chars = sum(len(run) for run in _BASE64_RUN.findall(text) if _is_base64(run) or _HEX_RUN.fullmatch(run))
     if "0x" in text or "\\x" in text:
         chars += sum(map(len, _HEX_BYTES.findall(text)))
     return chars
