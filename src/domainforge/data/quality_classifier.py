@@ -70,8 +70,9 @@ def tokens(text: str, params: dict) -> str:
     """
     text = text[: params["max_chars"]].lower()
     if params["segmenter"] == "jieba":
-        words = _cached_jieba_words(params["token_cache_chunks"])
-        return " ".join(line for line in map(words, text.split()) if line)
+        # A whitespace-free chunk always has words (str.split and str.strip agree on whitespace),
+        # so the chunks' strings join directly: no per-chunk filtering in Python.
+        return " ".join(map(_cached_jieba_words(params["token_cache_chunks"]), text.split()))
     if params["segmenter"] == "chars":
         return " ".join(_CJK_OR_WORD_RE.findall(text))
     raise ValueError(f"quality_classifier.segmenter must be 'jieba' or 'chars', not {params['segmenter']!r}")
