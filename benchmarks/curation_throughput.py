@@ -108,13 +108,18 @@ def run_chain(with_classifier: bool) -> dict:
     docs, _ = timed("language", "language", lambda: language.detect_language(docs, params["language"]), len(docs))
     docs, _ = timed("quality", "quality", lambda: quality.filter_quality(docs, params["quality"]), len(docs))
     if with_classifier:
+        classifier = params["quality_classifier"]
+        tokens = timed(
+            "classifier_tokenise", "quality_classifier",
+            lambda: quality_classifier.tokenise_documents(docs, classifier), len(docs),
+        )
         model = timed(
             "classifier_train", "quality_classifier",
-            lambda: quality_classifier.train_quality_classifier(docs, nonprose_files(), params["quality_classifier"]), len(docs),
+            lambda: quality_classifier.train_quality_classifier(docs, nonprose_files(), classifier, tokens), len(docs),
         )[0]
         docs, _ = timed(
             "classifier_filter", "quality_classifier",
-            lambda: quality_classifier.filter_by_classifier(docs, model, params["quality_classifier"]), len(docs),
+            lambda: quality_classifier.filter_by_classifier(docs, model, classifier, tokens), len(docs),
         )
     docs, _ = timed("exact_dedup", "dedup", lambda: dedup.exact_dedup(docs, params["dedup"]), len(docs))
     docs, _, _ = timed("near_dedup", "dedup", lambda: dedup.near_dedup(docs, params["dedup"]), len(docs))

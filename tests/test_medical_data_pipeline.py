@@ -68,8 +68,12 @@ def test_report_and_plots_are_written(project):
     assert report["records"]["input"] == len(out["ledger"])
     assert report["funnel"][0]["records"] == len(out["ledger"]) and report["funnel"][0]["tokens"] > 0
     assert json.loads((path / "data/08_reporting/medical/data_report.json").read_text())["records"] == report["records"]
-    # The shipped sample is prose: no content-type drops; the classifier learned the shipped non-prose files.
-    assert report["content_type_drops"] == {}
+    # Only planted junk (a menu line, a symbol-spam line) fails a content-type rule; the classifier
+    # learned the shipped non-prose files.
+    content_rules = {rule for kind in report["content_type_drops"].values() for rule in kind["by_rule"]}
+    dropped = out["ledger"][out["ledger"]["status"].isin([f"dropped:quality:{rule}" for rule in content_rules])]
+    assert set(dropped["id"]) <= {"pretrain_domain/textbook_zh.txt#L3", "pretrain_domain/textbook_zh.txt#L54"}
+    assert sum(kind["documents"] for kind in report["content_type_drops"].values()) == len(dropped) >= 1
     assert report["stages"]["quality_classifier_metrics"]["examples"]["nonprose"] > 50
     for plot in ["funnel_plot.png", "distribution_plot.png"]:
         assert (path / "data/08_reporting/medical" / plot).stat().st_size > 1000

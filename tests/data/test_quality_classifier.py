@@ -12,6 +12,7 @@ from kedro.io import DatasetError
 
 from domainforge.data.quality_classifier import (
     nonprose_examples,
+    tokenise_documents,
     _cached_jieba_words,
     filter_by_classifier,
     keep_probability,
@@ -141,6 +142,19 @@ def test_filter_output_does_not_depend_on_the_token_cache_bound(small_set, share
     for bound in (3, PARAMS["token_cache_chunks"]):
         pd.testing.assert_frame_equal(outputs[bound][0], kept)  # ids, text, quality_score
         pd.testing.assert_frame_equal(outputs[bound][1], drops)
+
+
+def test_tokens_from_the_tokenise_node_give_the_same_model_and_filter(small_set, trained):
+    model, metrics = trained
+    document_tokens = tokenise_documents(small_set, PARAMS)
+    again, again_metrics = train_quality_classifier(small_set, NONPROSE, PARAMS, document_tokens)
+    assert again_metrics == metrics
+    for with_tokens, without in zip(
+        filter_by_classifier(small_set, again, PARAMS, document_tokens), filter_by_classifier(small_set, model, PARAMS)
+    ):
+        pd.testing.assert_frame_equal(with_tokens, without)
+    with pytest.raises(ValueError, match="token lines for"):
+        filter_by_classifier(small_set, model, PARAMS, document_tokens[:-1])
 
 
 def test_token_cache_bound_is_a_whole_number():

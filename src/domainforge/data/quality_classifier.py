@@ -111,9 +111,13 @@ def nonprose_examples(files: dict[str, bytes], params: dict) -> list[str]:
 
 
 def training_examples(documents: pd.DataFrame, params: dict, nonprose: list[str] = ()) -> pd.DataFrame:
-    """Labelled examples: text, label, origin ("document", "synthetic_junk" or "nonprose")."""
-    positive = documents.loc[_selected(documents, params["positive"]), ["text", "lang"]]
-    negative = documents.loc[_selected(documents, params["negative"]) & ~_selected(documents, params["positive"]), ["text"]]
+    """Labelled examples: text, label, origin ("document", "synthetic_junk" or "nonprose") and
+    `row`, a document example's position in `documents` (-1 for the others)."""
+    documents = documents.assign(row=np.arange(len(documents)))
+    positive = documents.loc[_selected(documents, params["positive"]), ["text", "lang", "row"]]
+    negative = documents.loc[
+        _selected(documents, params["negative"]) & ~_selected(documents, params["positive"]), ["text", "row"]
+    ]
     junk = []
     for lang, group in positive.groupby("lang"):
         count = round(params["synthetic_negatives_per_positive"] * len(group))
@@ -121,10 +125,10 @@ def training_examples(documents: pd.DataFrame, params: dict, nonprose: list[str]
             junk += make_junk(count, lang, params["seed"], group["text"].tolist(), kinds=tuple(params["synthetic_kinds"]))
     examples = pd.concat(
         [
-            pd.DataFrame({"text": positive["text"], "label": KEEP, "origin": "document"}),
-            pd.DataFrame({"text": negative["text"], "label": DROP, "origin": "document"}),
-            pd.DataFrame({"text": [j["text"] for j in junk], "label": DROP, "origin": "synthetic_junk"}),
-            pd.DataFrame({"text": list(nonprose), "label": DROP, "origin": "nonprose"}),
+            pd.DataFrame({"text": positive["text"], "label": KEEP, "origin": "document", "row": positive["row"]}),
+            pd.DataFrame({"text": negative["text"], "label": DROP, "origin": "document", "row": negative["row"]}),
+            pd.DataFrame({"text": [j["text"] for j in junk], "label": DROP, "origin": "synthetic_junk", "row": -1}),
+            pd.DataFrame({"text": list(nonprose), "label": DROP, "origin": "nonprose", "row": -1}),
         ],
         ignore_index=True,
     )
@@ -187,10 +191,32 @@ def _scores(truth: np.ndarray, predicted_keep: np.ndarray) -> dict:
     }
 
 
-def train_quality_classifier(documents: pd.DataFrame, nonprose_files: dict[str, bytes], params: dict):
-    """Train the classifier on `documents` and the non-prose files; returns (fastText model, metrics dict)."""
+def tokenise_documents(documents: pd.DataFrame, params: dict) -> list[str]:
+    """The fastText input line of every document, in order: computed once, in its own node, for
+    both the training and the filter node (through the catalog, not a memo)."""
+    return tokenise(documents["text"].tolist(), params)
+
+
+def _document_tokens(documents: pd.DataFrame, document_tokens: list[str] | None, params: dict) -> list[str]:
+    if document_tokens is None:
+        return tokenise_documents(documents, params)
+    if len(document_tokens) != len(documents):
+        raise ValueError(f"{len(document_tokens)} token lines for {len(documents)} documents: tokenise these documents")
+    return list(document_tokens)
+
+
+def train_quality_classifier(
+    documents: pd.DataFrame, nonprose_files: dict[str, bytes], params: dict, document_tokens: list[str] | None = None
+):
+    """Train the classifier on `documents` and the non-prose files; returns (fastText model, metrics dict).
+    `document_tokens` (tokenise_documents of `documents`) spares tokenising them again."""
     examples = training_examples(documents, params, nonprose_examples(nonprose_files, params["nonprose"]))
-    texts = tokenise(examples["text"].tolist(), params)
+    rows = examples["row"].to_numpy()
+    doc_tokens = _document_tokens(documents, document_tokens, params)
+    texts = np.empty(len(examples), dtype=object)
+    texts[rows >= 0] = [doc_tokens[row] for row in rows[rows >= 0]]
+    texts[rows < 0] = tokenise(examples.loc[rows < 0, "text"].tolist(), params)
+    texts = texts.tolist()
     labels = examples["label"].to_numpy()
     lines = [f"{label} {text}" for label, text in zip(labels, texts)]
     metrics = {
@@ -217,9 +243,11 @@ def train_quality_classifier(documents: pd.DataFrame, nonprose_files: dict[str, 
     return model, metrics
 
 
-def filter_by_classifier(documents: pd.DataFrame, model, params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+def filter_by_classifier(
+    documents: pd.DataFrame, model, params: dict, document_tokens: list[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Add `quality_score`; drop documents of the `apply_to` corpora scoring below the threshold."""
     out = documents.copy()
-    out["quality_score"] = keep_probability(model, tokenise(out["text"].tolist(), params)).round(4)
+    out["quality_score"] = keep_probability(model, _document_tokens(documents, document_tokens, params)).round(4)
     judged = out["corpus"].isin(params["apply_to"])
     return drop_rows(out, judged & (out["quality_score"] < params["threshold"]), "dropped:classifier:below_threshold")
