@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export KEDRO_DISABLE_TELEMETRY := 1
 
-.PHONY: setup run test viz bench
+.PHONY: setup run test viz
 
 setup: $(VENV)/.installed
 

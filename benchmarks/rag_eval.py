@@ -50,6 +50,7 @@ from domainforge.rag import Retriever
 from domainforge.rag.chunking import chunk_texts
 from domainforge.rag.embedders import load_embedder
 from domainforge.rag.lexical import LexicalIndex
+from domainforge.rag.metrics import first_relevant_rank, hit_at_k, recall_at_k
 from domainforge.rag.retriever import chunks_table
 from domainforge.rag.settings import FusionSettings, KeywordSettings, RetrievalSettings, from_dict
 from domainforge.rag.vector_index import IndexSettings, build_index, vectors_of
@@ -258,8 +259,7 @@ def ranks(retriever: Retriever, questions, mode: str) -> list[int | None]:
     """Rank (1-10) of the first relevant distinct passage per question; None below 10."""
     out = []
     for question, relevant in questions:
-        distinct = list(dict.fromkeys(h.source_id for h in retriever.search(question, DEPTH, mode=mode)))
-        out.append(next((r for r, s in enumerate(distinct[:10], 1) if s in relevant), None))
+        out.append(first_relevant_rank((h.source_id for h in retriever.search(question, DEPTH, mode=mode)), relevant, 10))
     return out
 
 
@@ -268,7 +268,7 @@ def metrics(retriever: Retriever, questions, mode: str) -> dict:
 
 
 def summary(ranks: list[int | None]) -> dict:
-    out = {f"recall@{k}": _mean([r is not None and r <= k for r in ranks]) for k in (1, 5, 10)}
+    out = {f"recall@{k}": round(recall_at_k(ranks, k), 4) for k in (1, 5, 10)}
     out["mrr@10"] = _mean([1 / r if r else 0.0 for r in ranks])
     return out
 
@@ -379,8 +379,8 @@ def family_ranks(retriever: Retriever, questions, family: str, settings: Retriev
 def paired(with_adapter: list[int | None], without: list[int | None], k: int = 5) -> dict:
     """Questions whose Recall@k a change (query adapter, embedder tuning) moves: gained (found only
     with it) and lost."""
-    hit_with = [r is not None and r <= k for r in with_adapter]
-    hit_without = [r is not None and r <= k for r in without]
+    hit_with = [hit_at_k(r, k) for r in with_adapter]
+    hit_without = [hit_at_k(r, k) for r in without]
     return {
         "gained": sum(a and not b for a, b in zip(hit_with, hit_without)),
         "lost": sum(b and not a for a, b in zip(hit_with, hit_without)),

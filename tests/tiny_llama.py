@@ -23,3 +23,16 @@ def save_tiny_llama(path: Path, tokenizer, hidden_size: int = 64, seed: int = 0)
     LlamaForCausalLM(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+def steer(model, token_id: int, logit: float = 10.0) -> None:
+    """Make greedy decoding always pick `token_id`: an untied output head that ignores the hidden
+    state, so a test can assert exactly what a random-weight model answers."""
+    import torch
+
+    head = torch.nn.Linear(model.config.hidden_size, model.config.vocab_size, bias=True)
+    torch.nn.init.zeros_(head.weight)
+    with torch.no_grad():
+        head.bias.zero_()
+        head.bias[token_id] = logit
+    model.lm_head = head

@@ -1,30 +1,23 @@
 """Pipelines per domain: the domain-agnostic stage pipelines, namespaced by domain.
 
-A domain is any top-level parameters key with an `ingest` section (conf/base/parameters_<domain>.yml),
-so a new domain needs only that file and its data/01_raw/<domain>/ folder. Stage modules are
-imported explicitly: composing `medical` from `find_pipelines()` breaks `--pipelines medical`
-in Kedro 1.7.
+A domain is any top-level parameters key with an `ingest` section, read through Kedro's config
+loader (`project_config.config_loader`: the session's env, `conf/local`, KEDRO_ENV), so a new
+domain needs only its parameters (usually conf/base/parameters_<domain>.yml) and its
+data/01_raw/<domain>/ folder. Stage modules are imported explicitly: composing `medical` from
+`find_pipelines()` breaks `--pipelines medical` in Kedro 1.7.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-import yaml
+from kedro.config import AbstractConfigLoader
 from kedro.pipeline import Pipeline, pipeline
 
 from domainforge.pipelines import data, rag, training
+from domainforge.project_config import config_loader
 
-_PROJECT_CONF = Path(__file__).resolve().parents[2] / "conf" / "base"
 
-
-def discover_domains(conf_dir: Path | None = None) -> list[str]:
-    conf_dir = conf_dir or (_PROJECT_CONF if _PROJECT_CONF.is_dir() else Path.cwd() / "conf" / "base")
-    domains = set()
-    for path in conf_dir.glob("parameters*.yml"):
-        for key, value in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
-            if isinstance(value, dict) and "ingest" in value:
-                domains.add(key)
-    return sorted(domains)
+def discover_domains(loader: AbstractConfigLoader | None = None) -> list[str]:
+    parameters = (loader or config_loader())["parameters"]
+    return sorted(key for key, value in parameters.items() if isinstance(value, dict) and "ingest" in value)
 
 
 def domain_pipelines(domain: str) -> dict[str, Pipeline]:

@@ -1,6 +1,11 @@
 """Kedro project settings."""
 from kedro.config import OmegaConfigLoader
 
+from domainforge.project_config import RecordConfigLoader
+
+# The pipeline registry reads the domains through the session's config loader (project_config.py).
+HOOKS = (RecordConfigLoader(),)
+
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

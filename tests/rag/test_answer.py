@@ -1,6 +1,7 @@
 import math
 
 import pytest
+from tiny_llama import steer
 
 from domainforge.rag.answer import (
     AnswerGenerator,
@@ -45,11 +46,13 @@ def test_citation_numbers_are_parsed_and_bounded():
 
 def test_generator_answers_with_a_tiny_model(tiny_model_dir):
     generator = AnswerGenerator.from_artifact(str(tiny_model_dir), max_new_tokens=8)
+    steer(generator.model, generator.tokenizer.convert_tokens_to_ids("Ġwater"))
     answer = generator.answer("发烧怎么办？", HITS, min_similarity=0.9)
     assert [h.source_id for h in answer.references] == ["fever#1", "medquad#7"]
-    assert answer.answerable and isinstance(answer.text, str)
-    assert set(answer.cited) <= {1, 2}
+    # Exactly the 8 generated tokens, decoded: no echo of the prompt, no special tokens.
+    assert answer.answerable and answer.text == " ".join(["water"] * 8) and answer.cited == []
     printed = format_answer(answer, HITS, 0.9)
+    assert printed.splitlines()[0] == answer.text
     assert "[1] fever#1" in printed and "[2] medquad#7" in printed and "dialogue#0" not in printed
 
     refused = generator.answer("发烧怎么办？", HITS[1:2], min_similarity=0.9)

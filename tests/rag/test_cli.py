@@ -12,11 +12,10 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro.pipeline import pipeline
 from kedro.runner import SequentialRunner
+from planted import PLANTED_QUESTIONS
 
 from domainforge.cli import cli
 from domainforge.pipelines.rag import create_pipeline
-
-from .conftest import PLANTED_QUESTIONS
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow

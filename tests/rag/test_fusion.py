@@ -1,12 +1,11 @@
 import bm25s
 import numpy as np
 import pytest
+from planted import PLANTED_QUESTIONS
 
 from domainforge.rag.fusion import fuse
 from domainforge.rag.settings import RetrievalSettings
 from domainforge.rag.text import tokenize
-
-from .conftest import PLANTED_QUESTIONS
 
 
 def _list(ids, scores):

@@ -4,13 +4,12 @@ import numpy as np
 import pytest
 import yaml
 from kedro.io import DataCatalog, DatasetError
+from planted import PLANTED_QUESTIONS
 
 from domainforge.datasets.rag_index import RagIndexDataset
 from domainforge.rag import Retriever
 from domainforge.rag.keywords import extract_keywords
 from domainforge.rag.vector_index import IndexSettings, build_index, vectors_of
-
-from .conftest import PLANTED_QUESTIONS
 
 MODES = ["bm25", "dense", "chatlaw", "hybrid"]
 
@@ -61,6 +60,31 @@ def test_save_load_round_trip(retriever, tmp_path):
     for mode in MODES:
         question = PLANTED_QUESTIONS["planted#en"]
         assert _same(loaded.search(question, 5, mode), retriever.search(question, 5, mode))
+
+
+def test_an_interrupted_index_swap_keeps_the_previous_index_loadable(retriever, tmp_path):
+    """A crash between the swap's renames (old index set aside, new one not in place) leaves no
+    index folder: the set-aside index is loaded, and the next save recovers before it swaps."""
+    from domainforge.atomic_dir import _set_aside, staging_path, swap_in
+
+    target = tmp_path / "index"
+    dataset = RagIndexDataset(str(target))
+    dataset.save(retriever)
+    question = PLANTED_QUESTIONS["planted#en"]
+    expected = retriever.search(question, 5)
+    with pytest.raises(FileNotFoundError):  # a failing second rename is undone at once
+        swap_in(tmp_path / "never_written", target)
+    assert _same(dataset.load().search(question, 5), expected)
+
+    half = staging_path(target)  # the crashed writer's half-written new index...
+    half.mkdir()
+    (half / "chunks.parquet").write_bytes(b"partial")
+    _set_aside(target)  # ...after step 1 of the swap, before step 2
+    assert not target.exists() and dataset.exists()
+    assert _same(dataset.load().search(question, 5), expected)
+    dataset.save(retriever)
+    assert [p.name for p in tmp_path.iterdir()] == ["index"]
+    assert _same(dataset.load().search(question, 5), expected)
 
 
 def test_round_trip_through_the_catalog(retriever, tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ from domainforge.training.packing import (
     pack,
 )
 
-from .conftest import chats
+from tiny_training import chats
 
 
 def _labelled_text(tokenizer, sequence):

@@ -8,7 +8,7 @@ evaluation, report and plot nodes run for real.
 import json
 import os
 
-from .conftest import PARAMS, REPO, chats, documents, preferences
+from tiny_training import PARAMS, REPO, chats, documents, preferences
 
 
 def test_kedro_stage_pipelines_reuse_finished_runs_and_write_reports(
@@ -71,6 +71,8 @@ def test_kedro_stage_pipelines_reuse_finished_runs_and_write_reports(
         figure = PlotlyJSON(filepath=str(reports / f"{stage}_loss_curve.json")).load()
         assert len(figure.data[0].x) == PARAMS[stage]["max_steps"]
     summary = json.loads((reports / "summary.json").read_text(encoding="utf-8"))
+    assert summary["general_perplexity"]["change_pct"] <= PARAMS["checks"]["max_general_ppl_increase_pct"]
+    assert summary["all_pass"]  # domain and general perplexity down, SFT loss down, RM and DPO > 0.5
     assert summary["rm_accuracy"]["pass"] and summary["dpo_reward_accuracy"]["pass"]
     assert summary["sft_heldout_loss"]["sft"] < summary["sft_heldout_loss"]["base"]
     assert set(summary["perplexity_by_stage"]) == {"base", "pt", "sft", "dpo"}

@@ -8,7 +8,7 @@ import torch
 from domainforge.training.base_model import ensure_pad_token
 from domainforge.training.reward import PairCollator, chat_ids, pairwise_loss, reward_accuracy, score_pairs
 
-from .conftest import preferences
+from tiny_training import preferences
 
 
 def test_reward_accuracy_hand_checked():

@@ -9,7 +9,7 @@ from domainforge.training import evaluate, stages
 from domainforge.training.artifacts import RUN_FILE
 from domainforge.training.engine import stage_fingerprint as fingerprint
 
-from .conftest import PARAMS, chats, documents, preferences
+from tiny_training import PARAMS, chats, documents, preferences
 
 
 def _losses(result):

@@ -15,6 +15,7 @@ from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 
+from domainforge.atomic_dir import readable
 from domainforge.training.artifacts import ModelDir, check_model_dir, link_tree
 
 
@@ -24,7 +25,7 @@ class HFModelDataset(AbstractDataset[ModelDir, ModelDir]):
         self.metadata = metadata
 
     def load(self) -> ModelDir:
-        return check_model_dir(self._filepath)
+        return check_model_dir(readable(self._filepath))
 
     def save(self, data: ModelDir | str | os.PathLike) -> None:
         if not isinstance(data, str | os.PathLike):
@@ -35,11 +36,10 @@ class HFModelDataset(AbstractDataset[ModelDir, ModelDir]):
         source = check_model_dir(data).path
         if source.resolve() == self._filepath.resolve():
             return
-        self._filepath.parent.mkdir(parents=True, exist_ok=True)
         link_tree(source, self._filepath)
 
     def _exists(self) -> bool:
-        return (self._filepath / "config.json").is_file()
+        return (readable(self._filepath) / "config.json").is_file()
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath)}

@@ -1,12 +1,12 @@
 """A saved `domainforge.rag.Retriever` (folder: chunks, FAISS vectors, BM25, config)."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 from kedro.io import AbstractDataset
 
+from domainforge.atomic_dir import readable, replacing
 from domainforge.rag.retriever import Retriever
 
 
@@ -23,15 +23,12 @@ class RagIndexDataset(AbstractDataset[Retriever, Retriever]):
         return Retriever.load(self._filepath, **self._load_args)
 
     def save(self, data: Retriever) -> None:
-        # Write beside the old index and swap, so a failed save never leaves half an index.
-        staging = self._filepath.with_name(self._filepath.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        data.save(staging)
-        shutil.rmtree(self._filepath, ignore_errors=True)
-        staging.rename(self._filepath)
+        # Written beside the old index and swapped in: a crash never leaves half an index or none.
+        with replacing(self._filepath) as staging:
+            data.save(staging)
 
     def _exists(self) -> bool:
-        return (self._filepath / "config.json").is_file()
+        return (readable(self._filepath) / "config.json").is_file()
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath), "load_args": self._load_args}

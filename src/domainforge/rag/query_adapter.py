@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from domainforge.rag.metrics import first_relevant_rank, recall_at_k
 from domainforge.rag.settings import skip_reason
 from domainforge.rag.torch_threads import torch_threads
 
@@ -51,18 +52,18 @@ def adapt(vectors: np.ndarray, matrix: np.ndarray | None) -> np.ndarray:
 
 
 def recall_at_5(questions: np.ndarray, positives: list[np.ndarray], chunks: np.ndarray, sources: np.ndarray) -> float:
-    """Share of questions with one of their positive chunks' sources among the first 5 distinct
-    sources of the most similar chunks."""
-    hits = 0
+    """Recall@5 over distinct sources of the most similar chunks (a hit: one of the question's
+    positive chunks' sources)."""
+    ranks = []
     for start in range(0, len(questions), 256):
         scores = questions[start : start + 256] @ chunks.T
         depth = min(50, scores.shape[1])
         top = np.argpartition(-scores, depth - 1, axis=1)[:, :depth]
         for row, candidates in enumerate(top):
             ranked = candidates[np.argsort(-scores[row, candidates])]
-            first = list(dict.fromkeys(sources[ranked].tolist()))[:5]
-            hits += bool(set(first) & set(sources[positives[start + row]].tolist()))
-    return hits / max(1, len(questions))
+            relevant = set(sources[positives[start + row]].tolist())
+            ranks.append(first_relevant_rank(sources[ranked].tolist(), relevant, 5))
+    return recall_at_k(ranks, 5)
 
 
 def fit_query_adapter(

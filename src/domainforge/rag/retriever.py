@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from domainforge.atomic_dir import readable
 from domainforge.rag import vector_index
 from domainforge.rag.chunking import Chunk, chunk_texts
 from domainforge.rag.embedder_tuning import save_weights
@@ -295,8 +296,9 @@ class Retriever:
         retrieval: RetrievalSettings | dict | None = None,
     ) -> Retriever:
         """Load a saved retriever; `retrieval` overrides the saved search settings, `embedder` the
-        saved embedder spec (it must produce vectors of the same model)."""
-        folder = Path(path)
+        saved embedder spec (it must produce vectors of the same model). An index whose
+        replacement was interrupted is read from the version set aside (`atomic_dir.readable`)."""
+        folder = readable(path)
         config_file = folder / "config.json"
         if not config_file.is_file():
             raise FileNotFoundError(f"{folder} is not a saved retriever (no config.json)")

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from domainforge.atomic_dir import replacing
+
 RUN_FILE = "domainforge_run.json"
 # Weight files are identified by size plus their first and last MiB: hashing whole multi-GB
 # checkpoints on every run would cost more than the skip saves.
@@ -133,30 +135,18 @@ def link_tree(source: Path, target: Path) -> None:
 
     The copy is built beside `target` and swapped in, so a crash never leaves a half-written model.
     """
-    source, target = Path(source), Path(target)
-    staging = target.with_name(target.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    for file in source.rglob("*"):
-        destination = staging / file.relative_to(source)
-        if file.is_dir():
-            destination.mkdir(parents=True, exist_ok=True)
-            continue
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(file, destination)
-        except OSError:
-            shutil.copy2(file, destination)
-    replace_dir(staging, target)
-
-
-def replace_dir(staging: Path, target: Path) -> None:
-    """Atomically-enough swap a finished directory into place."""
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    staging.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+    source = Path(source)
+    with replacing(target) as staging:
+        for file in source.rglob("*"):
+            destination = staging / file.relative_to(source)
+            if file.is_dir():
+                destination.mkdir(parents=True, exist_ok=True)
+                continue
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(file, destination)
+            except OSError:
+                shutil.copy2(file, destination)
 
 
 def write_json(path: Path, value: Any) -> None:

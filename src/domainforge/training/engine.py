@@ -31,12 +31,12 @@ from transformers import TrainerCallback
 from transformers.trainer_utils import get_last_checkpoint
 
 import domainforge
+from domainforge.atomic_dir import recover, staging_path, swap_in
 from domainforge.training.artifacts import (
     RUN_FILE,
     ModelDir,
     check_model_dir,
     frame_fingerprint,
-    replace_dir,
     value_fingerprint,
     write_json,
 )
@@ -112,6 +112,8 @@ def stage(name: str):
             run = RunDir(
                 Path(runtime.work_dir) / name / fingerprint[:16], fingerprint, runtime.keep_checkpoints
             )
+            if os.environ.get("WORLD_SIZE", "1") == "1":  # launched ranks would race; their parent did it
+                recover(run.final)
             if run.finished():
                 return StageResult.load(run.final, reused=True)
             if runtime.num_processes > 1 and not launched():
@@ -234,7 +236,7 @@ def train(run: RunDir, trainer, export: Callable[[object, Path], None], data_sta
         "train_loss": output.training_loss,
     }
     history = trainer.state.log_history
-    staging = run.root / "final.partial"
+    staging = staging_path(run.final, run.fingerprint[:16])  # one name that every process agrees on
     main = trainer.is_world_process_zero()
     if main:
         shutil.rmtree(staging, ignore_errors=True)
@@ -250,7 +252,7 @@ def train(run: RunDir, trainer, export: Callable[[object, Path], None], data_sta
                 "summary": summary,
             },
         )
-        replace_dir(staging, run.final)
+        swap_in(staging, run.final)
         if not run.keep_checkpoints:
             shutil.rmtree(run.checkpoints, ignore_errors=True)
     trainer.accelerator.wait_for_everyone()
