@@ -4,7 +4,7 @@ from kedro.config import OmegaConfigLoader
 from domainforge.project_config import RecordConfigLoader
 
 # The pipeline registry reads the domains through the session's config loader (project_config.py).
-HOOKS = (RecordConfigLoader(),)
+HOOKS = (RecordConfigLoader(), __import__("domainforge.tracking").tracking.MlflowTrackingHook())  # MLflow: tracking.py
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

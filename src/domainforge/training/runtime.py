@@ -11,11 +11,27 @@ import copy
 import math
 import os
 import socket
+import sys
 from dataclasses import dataclass, field, fields
 
 import torch
 
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+# Trainer integrations training_runtime.report_to may name ("none" alone: no integration).
+REPORT_TO = ("mlflow", "tensorboard", "none")
+
+
+def validate_report_to(value) -> list[str]:
+    """training_runtime.report_to as the list of integrations the Trainer reports to."""
+    names = [value] if isinstance(value, str) else list(value or [])
+    for name in names:
+        if name not in REPORT_TO:
+            raise ValueError(
+                f"training_runtime.report_to: unknown value {name!r}; allowed: {', '.join(REPORT_TO)}"
+            )
+    if "none" in names and len(names) > 1:
+        raise ValueError(f"training_runtime.report_to: 'none' cannot be combined with others, got {names}")
+    return [n for n in names if n != "none"]
 
 
 @dataclass
@@ -29,8 +45,12 @@ class Runtime:
     launcher: str = "torchrun"
     work_dir: str = "data/06_models/training_runs"
     keep_checkpoints: bool = False
+    # The pipeline's default is in conf/base/parameters_training_runtime.yml; direct library
+    # calls report nowhere unless asked.
+    report_to: list = field(default_factory=lambda: ["none"])
 
     def __post_init__(self):
+        self.report_to = validate_report_to(self.report_to) or ["none"]
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {self.precision!r}")
         if self.launcher not in ("torchrun", "deepspeed"):
@@ -71,7 +91,18 @@ DIST_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 def clean_env() -> dict[str, str]:
     """This process's environment minus what an in-process DeepSpeed run set (its single-rank
     process group, accelerate's flags), for launching other training processes."""
-    return {k: v for k, v in os.environ.items() if k not in DIST_ENV and not k.startswith("ACCELERATE_")}
+    env = {k: v for k, v in os.environ.items() if k not in DIST_ENV and not k.startswith("ACCELERATE_")}
+    env.update(_mlflow_env())
+    return env
+
+
+def _mlflow_env() -> dict[str, str]:
+    """The active MLflow run (the stage's nested run) for launched workers' MLflow callback."""
+    mlflow = sys.modules.get("mlflow")
+    run = mlflow.active_run() if mlflow is not None else None
+    if run is None:
+        return {}
+    return {"MLFLOW_RUN_ID": run.info.run_id, "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri()}
 
 
 def launched() -> bool:
@@ -120,7 +151,29 @@ def trainer_kwargs(
         fp16=runtime.precision == "fp16",
         gradient_checkpointing=runtime.gradient_checkpointing,
         remove_unused_columns=False,
-        report_to=[],
-        disable_tqdm=True,
+        report_to=_report_to(runtime),
+        disable_tqdm=not progress_bar(),
         dataloader_num_workers=0,
     )
+
+
+def progress_bar() -> bool:
+    """The Trainer's progress bar: on for an interactive terminal, off in CI and in logs."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def _report_to(runtime: Runtime) -> list[str]:
+    """The runtime's integrations; "mlflow" only inside a tracked run (the Kedro hook's nested run
+    of this stage, or MLFLOW_RUN_ID in a launched worker), so that a stage run outside a tracked
+    Kedro run never creates a stray MLflow run/store in the working directory."""
+    names = [n for n in runtime.report_to if n != "none"]
+    if "mlflow" in names:
+        try:
+            import mlflow
+
+            tracked = mlflow.active_run() is not None or bool(os.environ.get("MLFLOW_RUN_ID"))
+        except ImportError:
+            tracked = False
+        if not tracked:
+            names.remove("mlflow")
+    return names
