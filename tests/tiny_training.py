@@ -19,7 +19,8 @@ GENERAL = ["The history of the kingdom is long and full of wars.", "江湖之中
 ANSWER, BAD = "多喝水，注意休息，必要时就医。", "不知道。"
 
 
-def make_tokenizer():
+def train_chat_tokenizer(texts: list[str], vocab_size: int):
+    """A byte-level BPE tokenizer trained on `texts` in a second, with the ChatML template."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -27,9 +28,9 @@ def make_tokenizer():
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
     bpe.train_from_iterator(
-        (DOMAIN + GENERAL + [ANSWER, BAD, "user assistant system 问题"]) * 10,
+        texts * 10,
         trainers.BpeTrainer(
-            vocab_size=320,
+            vocab_size=vocab_size,
             special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
             initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         ),
@@ -39,6 +40,10 @@ def make_tokenizer():
     )
     tokenizer.chat_template = CHATML
     return tokenizer
+
+
+def make_tokenizer():
+    return train_chat_tokenizer(DOMAIN + GENERAL + [ANSWER, BAD, "user assistant system 问题"], 320)
 
 
 def documents(n: int = 24) -> pd.DataFrame:

@@ -11,20 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from planted import PLANTED, PLANTED_QUESTIONS
+from tiny_training import train_chat_tokenizer
 
-CHATML = (
-    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
-    "'<|im_end|>' + '\n'}}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
-PLANTED = {
-    "planted#zh": "青蒿琥酯片剂应在饭后半小时用温水送服，每日两次，连续服用七天，服药期间不要饮酒。",
-    "planted#en": "Patients taking the drug zafirlukast should take it on an empty stomach, one hour before meals.",
-}
-PLANTED_QUESTIONS = {
-    "planted#zh": "青蒿琥酯片剂饭前还是饭后吃？",
-    "planted#en": "Should zafirlukast be taken with food?",
-}
 DISTRACTORS = {
     "fever#1": "发热时应多喝水，注意休息，体温超过38.5度可以服用退烧药。",
     "bp#1": "高血压患者应低盐饮食，每天食盐不超过五克，并坚持适量运动。",
@@ -34,26 +23,8 @@ DISTRACTORS = {
 
 
 def make_tokenizer():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
     texts = [*PLANTED.values(), *PLANTED_QUESTIONS.values(), *DISTRACTORS.values(), "user assistant system 参考资料 问题 References Question"]
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    bpe.train_from_iterator(
-        texts * 10,
-        trainers.BpeTrainer(
-            vocab_size=400,
-            special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        ),
-    )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe, eos_token="<|im_end|>", unk_token="<|endoftext|>", pad_token="<|im_end|>"
-    )
-    tokenizer.chat_template = CHATML
-    return tokenizer
+    return train_chat_tokenizer(texts, 400)
 
 
 def save_tiny_chat_model(path: Path, tokenizer, seed: int = 2) -> Path:

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from domainforge.cli import cli
 from domainforge.serving import GenerationSettings
 
-from .conftest import PLANTED_QUESTIONS
+from planted import PLANTED_QUESTIONS
 
 
 def test_chat_answers_keeps_the_conversation_and_exits(tiny_model_dir, engine):

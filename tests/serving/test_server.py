@@ -12,7 +12,7 @@ import pytest
 
 from domainforge.rag.answer import cited_numbers
 
-from .conftest import PLANTED_QUESTIONS
+from planted import PLANTED_QUESTIONS
 
 HELLO = [{"role": "system", "content": "You are a doctor."}, {"role": "user", "content": "发烧怎么办？"}]
 
