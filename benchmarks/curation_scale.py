@@ -42,10 +42,10 @@ from contextlib import chdir
 from pathlib import Path
 
 import yaml
-from kedro.framework.hooks import hook_impl
 
 sys.path.insert(0, str(Path(__file__).parent))
 from real_corpora import REPO, load_documents, source_group  # noqa: E402
+from training_main_job import NodeTimer  # noqa: E402
 
 OUT = REPO / "benchmarks" / "results" / "curation_scale.json"
 WORKDIR = REPO / "data" / "09_benchmarks" / "curation_scale"
@@ -148,21 +148,6 @@ def make_project(workdir: Path, raw: Path) -> Path:
     (project / "conf" / ENV).mkdir()
     (project / "conf" / ENV / "catalog.yml").write_text(yaml.safe_dump(catalog, sort_keys=False))
     return project
-
-
-class NodeTimer:
-    """Kedro hook: wall seconds per node."""
-
-    def __init__(self):
-        self.started, self.seconds = {}, {}
-
-    @hook_impl
-    def before_node_run(self, node):
-        self.started[node.name] = time.perf_counter()
-
-    @hook_impl
-    def after_node_run(self, node):
-        self.seconds[node.name] = round(time.perf_counter() - self.started[node.name], 2)
 
 
 def _tree_rss_bytes() -> int:

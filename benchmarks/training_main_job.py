@@ -33,6 +33,8 @@ TRAINING_NODES = (
 
 
 class NodeTimer:
+    """Kedro hook: wall seconds per node (also used by curation_scale.py)."""
+
     def __init__(self):
         self.started: dict[str, float] = {}
         self.seconds: dict[str, float] = {}

@@ -144,7 +144,8 @@ def features(text: str, params: dict) -> dict[str, float]:
     n_lines = len(lines) or 1
     dense_chars = len(text) - text.count(" ") - text.count("\n") or 1
     classes = dict.fromkeys(("code", "markup", "numeric", "word_list"), 0)
-    if len(lines) >= params["line_rules_min_lines"]:
+    line_rules = len(lines) >= params["line_rules_min_lines"]
+    if line_rules:
         c_comments = "/*" in text or "*/" in text
         for line in lines:
             kind = _line_class(line, params, c_comments)
@@ -157,7 +158,7 @@ def features(text: str, params: dict) -> dict[str, float]:
         "markup_line_frac": classes["markup"] / n_lines,
         "numeric_line_frac": classes["numeric"] / n_lines,
         "word_list_line_frac": classes["word_list"] / n_lines,
-        "delimiter_regularity": _delimiter_regularity(lines) if len(lines) >= params["table_min_lines"] else 0.0,
+        "delimiter_regularity": _delimiter_regularity(lines) if line_rules else 0.0,
         "code_symbol_ratio": _code_symbols(text) / dense_chars,
         "markup_char_frac": sum(map(len, _TAG.findall(text))) / dense_chars if "<" in text else 0.0,
         "css_char_frac": sum(map(len, _CSS_BLOCK.findall(text))) / dense_chars if "{" in text else 0.0,

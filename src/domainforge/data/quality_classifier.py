@@ -8,11 +8,11 @@ word lists, encoded data: `<domain>.raw_nonprose`) are labelled `drop`, so the m
 segmented into jieba words (or split into characters) before fastText sees it, in `workers`
 processes (same tokens either way). The words come from rjieba, the Rust port of jieba: same
 dictionary and HMM; on the shared corpora 98.3% of its tokens agree with jieba's and it is 15x
-faster (benchmarks/results/quality_filters.json). Each node tokenises its own input: nothing
-passes between the training and the filter node outside the catalog. A bounded LRU cache of a
-pure function, rjieba's words per whitespace-free chunk (`token_cache_chunks`), spares the
-filter most of the segmenting of documents the training node just did. Training is seeded and
-single-threaded, so a run is reproducible.
+faster (benchmarks/results/quality_filters.json). The documents are tokenised once, by their
+own node (`tokenise_documents`), whose output the training and the filter node both take from
+the catalog. A bounded LRU cache of a pure function, rjieba's words per whitespace-free chunk
+(`token_cache_chunks`), spares re-segmenting the synthetic junk built from the documents'
+sentences. Training is seeded and single-threaded, so a run is reproducible.
 
 The model is trained once, on all examples but a stratified held-out part, and its precision and
 recall on that part are reported: the model returned (and saved) is the model measured. With too
@@ -64,9 +64,9 @@ def tokens(text: str, params: dict) -> str:
 
     jieba never joins characters across whitespace, so segmenting each whitespace-free chunk on
     its own gives the same words as segmenting the whole text. Chunks repeat (every English word,
-    and every document both when the training node and when the filter node tokenises it), so
-    the words of the `params["token_cache_chunks"]` most recently used chunks are cached, per
-    process: a worker process's additions die with it.
+    and the sentences synthetic junk is built from), so the words of the
+    `params["token_cache_chunks"]` most recently used chunks are cached, per process: a worker
+    process's additions die with it.
     """
     text = text[: params["max_chars"]].lower()
     if params["segmenter"] == "jieba":
