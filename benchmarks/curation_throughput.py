@@ -1,180 +1,170 @@
-"""Throughput of the whole document curation chain on the real shared corpora.
+"""Throughput of the document curation chain on the real shared corpora, per engine: the real
+`medical_data` Kedro pipeline, timed per node by the project's NodeTimingHook (`node_timings`).
 
-Calls the library functions of domainforge.data directly, in pipeline order, with the medical
-domain's parameters from conf/base: ingest -> normalise -> language -> quality -> [fastText
-classifier] -> exact dedup -> near dedup -> privacy. Input: every pretraining-style file of
-../shared/data (fever.txt, the GB18030 dialogue CSV and all MedQuAD XML as domain text;
-tianlongbabu.txt and the hard-wrapped English article as general text), read into memory first so
-that disk speed does not count; decoding and parsing do. Each stage runs exactly as its Kedro node
-does, with the node's parameters, `workers` (worker processes) included. Per stage the script also
-records CPU seconds (this process plus its finished worker processes): on a busy machine wall time
-says little, CPU time still says what the stage costs.
+Input: every pretraining-style file of ../shared/data (fever.txt, the GB18030 dialogue CSV and
+all MedQuAD XML as domain text; tianlongbabu.txt and the hard-wrapped English article as general
+text), copied into a throwaway project whose extra env `throughput` points the medical pretraining
+roles at them (SFT and preference roles read the shipped sample). The run stops after
+`medical.curation.scrub_documents`: ingest -> normalise -> language -> quality -> fastText (tokenise,
+train, filter) -> exact dedup -> near dedup -> privacy, each node as `kedro run` runs it.
 
-    python benchmarks/curation_throughput.py              # writes benchmarks/results/curation_throughput.json
-    python benchmarks/curation_throughput.py --no-classifier
-    python benchmarks/curation_throughput.py --repeats 3  # the run with the median time is reported
+Configurations (`curation_runtime`): local engine with 1 and 2 workers, Ray engine with 1 and 2
+workers (a local Ray cluster started by the run). Each configuration runs `--repeats` times in a
+fresh process, interleaved (config A, B, C, D, A, B, ...) so that load from other work on the
+machine spreads over all of them; the median run is reported. Ratios reported: Ray's overhead
+over local (same workers) and the 1 -> 2 worker speed-up of each engine.
 
-A stage whose module still calls itself a placeholder is flagged in the results.
+    python benchmarks/curation_throughput.py               # writes benchmarks/results/curation_throughput.json
+    python benchmarks/curation_throughput.py --repeats 1 --configs local:2 ray:2
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import platform
-import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import chdir
 from pathlib import Path
 
-import pandas as pd
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-CHAIN_PARAMETERS = ("ingest", "normalise", "language", "quality", "quality_classifier", "dedup", "privacy")
 SHARED = Path(os.environ.get("DOMAINFORGE_SHARED_DATA", REPO.parent / "shared" / "data"))
+ENV = "throughput"
+LAST_NODE = "medical.curation.scrub_documents"
+# The document nodes up to the curated table. The record-level ones return plans: their work is
+# timed in the node that saves the next sharded table (tokenise_for_classifier,
+# filter_by_classifier, scrub_documents; see pipelines/data/nodes.py).
+CHAIN = ("ingest_documents", "normalise_documents", "count_tokens", "detect_language", "filter_quality",
+         "tokenise_for_classifier", "train_quality_classifier", "filter_by_classifier", "exact_dedup", "near_dedup",
+         "decontaminate_documents", "scrub_documents")
+DEFAULT_CONFIGS = ["local:1", "local:2", "ray:1", "ray:2"]
 
 
-def raw_files() -> tuple[dict[str, bytes], dict[str, bytes]]:
-    """The raw role folders as ingest receives them: {relative path: bytes}. Names follow the
-    medical ingest rules (`dialogue*.csv` rows are documents, `*wrapped*.txt` splits on blank lines)."""
+def raw_files(raw: Path) -> None:
+    """The raw role folders as ingest reads them. Names follow the medical ingest rules
+    (`dialogue*.csv` rows are documents, `*wrapped*.txt` splits on blank lines)."""
     pretrain = SHARED / "medicalgpt/pretrain"
-    domain = {
-        "textbook_fever.txt": (pretrain / "fever.txt").read_bytes(),
-        "dialogue_internal_medicine_gb18030.csv": (
-            SHARED / "chinese_medical_dialogue/internal_medicine_sample_gb18030.csv"
-        ).read_bytes(),
+    files = {
+        "pretrain_domain/textbook_fever.txt": pretrain / "fever.txt",
+        "pretrain_domain/dialogue_internal_medicine_gb18030.csv": SHARED
+        / "chinese_medical_dialogue/internal_medicine_sample_gb18030.csv",
+        "pretrain_general/novel_tianlongbabu.txt": pretrain / "tianlongbabu.txt",
+        "pretrain_general/en_article_wrapped.txt": pretrain / "en_article_first400.txt",
     }
     for path in sorted(SHARED.glob("medquad/*/*.xml")):
-        domain[f"medquad/{path.parent.name}/{path.name}"] = path.read_bytes()
-    general = {
-        "novel_tianlongbabu.txt": (pretrain / "tianlongbabu.txt").read_bytes(),
-        "en_article_wrapped.txt": (pretrain / "en_article_first400.txt").read_bytes(),
-    }
-    return domain, general
+        files[f"pretrain_domain/medquad/{path.parent.name}/{path.name}"] = path
+    for name, source in files.items():
+        (raw / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, raw / name)
 
 
-def medical_parameters() -> dict:
-    from kedro.config import OmegaConfigLoader
+def make_project(work: Path, engine: str, workers: int) -> Path:
+    project = work / "project"
+    (project / "src").mkdir(parents=True)  # the package is installed; Kedro wants the folder
+    shutil.copy(REPO / "pyproject.toml", project)
+    shutil.copytree(REPO / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
+    (project / "conf" / "local").mkdir()
+    raw_files(work / "raw")
+    shutil.copytree(REPO / "data" / "01_raw", project / "data" / "01_raw")  # the other roles: the shipped sample
+    catalog = {f"medical.raw_{role}": {"type": "domainforge.datasets.RawFilesDataset", "path": str(work / "raw" / role),
+                                        "lazy": True}
+               for role in ("pretrain_domain", "pretrain_general")}
+    (project / "conf" / ENV).mkdir()
+    (project / "conf" / ENV / "catalog.yml").write_text(yaml.safe_dump(catalog, sort_keys=False))
+    (project / "conf" / ENV / "parameters.yml").write_text(
+        yaml.safe_dump({"curation_runtime": {"engine": engine, "workers": workers}}))
+    return project
 
-    loader = OmegaConfigLoader(str(REPO / "conf"), base_env="base", default_run_env="local")
-    return loader["parameters"]["medical"]
 
+def one_run(engine: str, workers: int) -> dict:
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
 
-def is_placeholder(module_name: str) -> bool:
-    module = importlib.import_module(f"domainforge.data.{module_name}")
-    return "placeholder" in (module.__doc__ or "").lower()
-
-
-def run_chain(with_classifier: bool) -> dict:
-    from domainforge.data import dedup, ingest, language, normalise, privacy, quality, quality_classifier
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from real_corpora import nonprose_files
-
-    params = medical_parameters()
-    domain, general = raw_files()
-    stages = []
-
-    def cpu_seconds() -> float:
-        return sum(
-            usage.ru_utime + usage.ru_stime
-            for usage in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
-        )
-
-    def timed(name: str, module: str, call, docs_in: int | None = None):
-        start, cpu_start = time.perf_counter(), cpu_seconds()
-        result = call()
-        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
-        out = len(result[0]) if isinstance(result[0], pd.DataFrame) else docs_in  # training keeps all
-        if docs_in is None:  # ingest: every record read, kept or quarantined
-            docs_in = len(result[0]) + len(result[1])
-        stages.append({
-            "stage": name, "module": module, "placeholder": is_placeholder(module), "documents_in": docs_in,
-            "documents_out": out, "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
-            "docs_per_s": round(docs_in / seconds, 1) if seconds else None,
-        })
-        print(f"{name:>18}: {docs_in} -> {out} in {seconds:.2f}s ({cpu:.2f} CPU s)", flush=True)
-        return result
-
-    docs, _ = timed("ingest", "ingest", lambda: ingest.ingest_documents(domain, general, params["ingest"]))
-    stages[-1]["files"] = len(domain) + len(general)
-    total = stages[-1]["documents_in"]
-    docs, _ = timed(
-        "normalise", "normalise", lambda: normalise.normalise_documents(docs, params["normalise"]), len(docs)
-    )
-    docs, _ = timed("language", "language", lambda: language.detect_language(docs, params["language"]), len(docs))
-    docs, _ = timed("quality", "quality", lambda: quality.filter_quality(docs, params["quality"]), len(docs))
-    if with_classifier:
-        classifier = params["quality_classifier"]
-        tokens = timed(
-            "classifier_tokenise", "quality_classifier",
-            lambda: quality_classifier.tokenise_documents(docs, classifier), len(docs),
-        )
-        model = timed(
-            "classifier_train", "quality_classifier",
-            lambda: quality_classifier.train_quality_classifier(docs, nonprose_files(), classifier, tokens), len(docs),
-        )[0]
-        docs, _ = timed(
-            "classifier_filter", "quality_classifier",
-            lambda: quality_classifier.filter_by_classifier(docs, model, classifier, tokens), len(docs),
-        )
-    docs, _ = timed("exact_dedup", "dedup", lambda: dedup.exact_dedup(docs, params["dedup"]), len(docs))
-    docs, _, _ = timed("near_dedup", "dedup", lambda: dedup.near_dedup(docs, params["dedup"]), len(docs))
-    docs, _ = timed("privacy", "privacy", lambda: privacy.scrub_documents(docs, params["privacy"]), len(docs))
-
-    seconds = sum(stage["seconds"] for stage in stages)
-    cpu = sum(stage["cpu_seconds"] for stage in stages)
-    per_document = seconds - sum(s["seconds"] for s in stages if s["stage"] == "classifier_train")
+    with tempfile.TemporaryDirectory(dir=REPO / "data") as folder:
+        project = make_project(Path(folder), engine, workers)
+        with chdir(project):
+            bootstrap_project(project)
+            with KedroSession.create(project_path=project, env=ENV) as session:
+                start = time.perf_counter()
+                session.run(pipeline_names=["medical_data"], to_nodes=[LAST_NODE])
+                seconds = time.perf_counter() - start
+            with KedroSession.create(project_path=project, env=ENV) as session:
+                catalog = session.load_context().catalog
+                timings = catalog.load("node_timings")["nodes"]
+                documents = len(catalog.load("medical.documents_raw"))  # quarantined ones included
+                curated = len(catalog.load("medical.documents_curated").to_pandas(["id"]))
+    nodes = {name.rsplit(".", 1)[-1]: t for name, t in timings.items()}  # medical.curation.X -> X
+    chain = sum(nodes[name]["wall_seconds"] for name in CHAIN)
     return {
-        "documents_ingested": total,
-        "documents_curated": len(docs),
-        "seconds": round(seconds, 2),
-        "docs_per_s": round(total / seconds, 1),
-        "docs_per_s_without_classifier_training": round(total / per_document, 1),
-        "cpu_seconds": round(cpu, 2),
-        "docs_per_cpu_s": round(total / cpu, 1),
-        "target_docs_per_s": 1000,
-        "workers": {stage: params[stage].get("workers", 1) for stage in CHAIN_PARAMETERS},
-        "stages": stages,
-        "placeholder_stages": sorted({s["module"] for s in stages if s["placeholder"]}),
+        "documents_ingested": documents,
+        "documents_curated": curated,
+        "run_seconds": round(seconds, 2),  # incl. session set-up, catalog saves and loads
+        "chain_node_seconds": round(chain, 2),
+        "docs_per_s": round(documents / seconds, 1),
+        "nodes": {name: nodes[name] for name in CHAIN},
     }
 
 
-def fresh_process_run(no_classifier: bool) -> dict:
-    """One run in a new interpreter, so that no run finds another's memoised tokens or patterns."""
+def fresh_process_run(config: str) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "run.json"
-        command = [sys.executable, __file__, "--one-run", str(out)] + (["--no-classifier"] if no_classifier else [])
-        subprocess.run(command, check=True)
+        subprocess.run([sys.executable, __file__, "--one-run", config, str(out)], check=True)
         return json.loads(out.read_text())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--no-classifier", action="store_true", help="skip training/filtering with fastText")
+    parser.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS, help="engine:workers")
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/curation_throughput.json")
-    parser.add_argument("--repeats", type=int, default=3, help="whole-chain runs; the median one is reported")
-    parser.add_argument("--one-run", type=Path, help=argparse.SUPPRESS)  # internal: one run's JSON to this file
+    parser.add_argument("--one-run", nargs=2, help=argparse.SUPPRESS)  # internal: config, result file
     args = parser.parse_args()
+    os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("DOMAINFORGE_TRACKING", "0")  # time curation, not the MLflow store
     if args.one_run:
-        args.one_run.write_text(json.dumps(run_chain(with_classifier=not args.no_classifier)))
+        engine, workers = args.one_run[0].split(":")
+        Path(args.one_run[1]).write_text(json.dumps(one_run(engine, int(workers))))
         return
     load_before = os.getloadavg()
-    runs = sorted((fresh_process_run(args.no_classifier) for _ in range(args.repeats)), key=lambda r: r["seconds"])
-    result = runs[len(runs) // 2]
-    result["all_runs_docs_per_s"] = [run["docs_per_s"] for run in runs]
+    runs: dict[str, list[dict]] = {config: [] for config in args.configs}
+    for _ in range(args.repeats):
+        for config in args.configs:
+            runs[config].append(fresh_process_run(config))
+            print(f"{config}: {runs[config][-1]['docs_per_s']} docs/s", flush=True)
+    result = {"configs": {}}
+    for config, config_runs in runs.items():
+        median = sorted(config_runs, key=lambda r: r["run_seconds"])[len(config_runs) // 2]
+        result["configs"][config] = {**median, "all_runs_docs_per_s": [r["docs_per_s"] for r in config_runs]}
+    seconds = {config: result["configs"][config]["run_seconds"] for config in runs}
+
+    def ratio(a: str, b: str) -> float | None:
+        return round(seconds[a] / seconds[b], 3) if a in seconds and b in seconds else None
+
+    result["ratios"] = {
+        "ray_over_local_2_workers": ratio("ray:2", "local:2"),
+        "ray_over_local_1_worker": ratio("ray:1", "local:1"),
+        "local_speedup_1_to_2_workers": ratio("local:1", "local:2"),
+        "ray_speedup_1_to_2_workers": ratio("ray:1", "ray:2"),
+    }
+    result["targets"] = {"local_docs_per_s": 1000, "ray_over_local": 1.3, "ray_speedup_1_to_2_workers": 1.7}
+    spread = {c: round(statistics.pstdev(r["all_runs_docs_per_s"]) / statistics.mean(r["all_runs_docs_per_s"]), 3)
+              for c, r in result["configs"].items() if len(r["all_runs_docs_per_s"]) > 1}
     result["machine"] = {
         "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
         "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
-        "note": "other work on the machine during the run shows in the load average and in seconds "
-        "(wall) but not in cpu_seconds",
+        "relative_spread_of_runs": spread,
+        "note": "fresh process per run, configurations interleaved; ratios within the spread are noise",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{result['docs_per_s']} docs/s over {result['documents_ingested']} documents -> {args.out}")
+    print(json.dumps(result["ratios"]), "->", args.out)
 
 
 if __name__ == "__main__":

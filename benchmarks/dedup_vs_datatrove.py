@@ -277,7 +277,7 @@ def best_run(runs: list[dict]) -> dict:
 
 
 def worker_ours(shards: Path, result: Path) -> None:
-    from domainforge.data.dedup import NearDuplicateIndex
+    from domainforge.curation.dedup.minhash import NearDuplicateIndex
 
     index = NearDuplicateIndex(
         char_ngram=NGRAM, word_ngram=NGRAM, num_perm=NUM_BUCKETS * HASHES_PER_BUCKET,
@@ -311,7 +311,11 @@ def worker_datatrove(shards: Path, result: Path, tokenizer: str) -> None:
 
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.dedup.minhash import (
-        MinhashConfig, MinhashDedupBuckets, MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature,
+        MinhashConfig,
+        MinhashDedupBuckets,
+        MinhashDedupCluster,
+        MinhashDedupFilter,
+        MinhashDedupSignature,
     )
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.utils.word_tokenizers import WordTokenizer

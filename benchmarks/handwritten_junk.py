@@ -1,4 +1,4 @@
-"""Junk written by hand, not by domainforge.data.junk, so the filters are also measured on text
+"""Junk written by hand, not by domainforge.curation.quality.synthetic_junk, so the filters are also measured on text
 whose shape the rule author did not generate: each a kind of debris seen in crawled or scanned
 corpora. Written once, before measuring; not tuned afterwards."""
 

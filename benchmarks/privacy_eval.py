@@ -29,10 +29,10 @@ from xml.etree import ElementTree
 import pandas as pd
 from faker import Faker
 
-from domainforge.data.pii_names_zh import tagged_words
-from domainforge.data.pii_types import PII_TYPES
-from domainforge.data.pii_validators import bank_card_valid, cn_id18_valid, luhn_valid
-from domainforge.data.privacy import Scrubber
+from domainforge.curation.privacy.names_zh import tagged_words
+from domainforge.curation.privacy.scrub import Scrubber
+from domainforge.curation.privacy.types import PII_TYPES
+from domainforge.curation.privacy.validators import bank_card_valid, cn_id18_valid, luhn_valid
 
 REPO = Path(__file__).resolve().parents[1]
 TARGETS = {"structured_recall": 0.995, "name_recall": 0.90, "keep_rate": 0.99, "regex_mb_per_s": 5.0}

@@ -5,7 +5,7 @@ on planted junk:
 - wrongly dropped: share of real medical (domain) documents that language ID or the quality
   rules drop — target < 2%. Reported on the "test" half of the ids (the Chinese thresholds were
   derived on the "dev" half by derive_quality_thresholds.py) and on all documents, per source.
-- junk caught: share of planted junk (domainforge.data.junk, a seed the derivation never saw,
+- junk caught: share of planted junk (domainforge.curation.quality.synthetic_junk, a seed the derivation never saw,
   built from test-half text) dropped by language ID or the rules — target > 95%; also the
   rules alone, with each junk document labelled with the language it was written in, and
   the share of 30 hand-written junk documents (handwritten_junk.py) caught.
@@ -26,6 +26,7 @@ import os
 import sys
 import time
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -36,10 +37,16 @@ from derive_quality_thresholds import PUBLISHED_EN
 from handwritten_junk import HANDWRITTEN_JUNK
 from real_corpora import REPO, load_documents, load_sft_answers, nonprose_files, source_group  # noqa: E402
 
-from domainforge.data.junk import KINDS, make_junk  # noqa: E402
-from domainforge.data.language import detect_language  # noqa: E402
-from domainforge.data.quality import filter_quality  # noqa: E402
-from domainforge.data.quality_classifier import filter_by_classifier, keep_probability, tokens, train_quality_classifier  # noqa: E402
+from domainforge.curation.quality.classifier import (  # noqa: E402
+    classifier_settings,
+    filter_by_classifier,
+    keep_probability,
+    tokens,
+    train_quality_classifier,
+)
+from domainforge.curation.quality.language import detect_language, language_settings  # noqa: E402
+from domainforge.curation.quality.rules import filter_quality  # noqa: E402
+from domainforge.curation.quality.synthetic_junk import KINDS, make_junk  # noqa: E402
 
 JUNK_PER_KIND = 100
 JUNK_SEED = 2
@@ -49,10 +56,11 @@ OUT = Path(__file__).parent / "results" / "quality_filters.json"
 
 def load_params() -> tuple[dict, dict, dict]:
     conf = REPO / "conf" / "base"
-    language = yaml.safe_load((conf / "parameters_language.yml").read_text())["language"]
+    # The settings as the stages use them: conf/base's keys plus the defaults it leaves out.
+    language = asdict(language_settings(yaml.safe_load((conf / "parameters_language.yml").read_text())["language"]))
     quality = yaml.safe_load((conf / "parameters_quality.yml").read_text())["quality"]
     classifier = yaml.safe_load((conf / "parameters_quality_classifier.yml").read_text())["quality_classifier"]
-    return language, quality, classifier
+    return language, quality, asdict(classifier_settings(classifier))
 
 
 def run_filters(docs: pd.DataFrame, language_params: dict, quality_params: dict) -> tuple[pd.Series, dict, pd.DataFrame]:

@@ -1,4 +1,4 @@
-"""Retrieval quality and speed of domainforge.rag on the shared real corpora.
+"""Retrieval quality and speed of domainforge.retrieval on the shared real corpora.
 
 Quality: Recall@1/5/10 (a relevant passage among the first k distinct passages) and MRR@10 on
 held-out question -> passage pairs:
@@ -35,7 +35,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 # The CPUs are shared: spinning OpenMP workers (the default) stall when another process holds a core.
@@ -46,14 +46,15 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from domainforge.rag import Retriever
-from domainforge.rag.chunking import chunk_texts
-from domainforge.rag.embedders import load_embedder
-from domainforge.rag.lexical import LexicalIndex
-from domainforge.rag.metrics import first_relevant_rank, hit_at_k, recall_at_k
-from domainforge.rag.retriever import chunks_table
-from domainforge.rag.settings import FusionSettings, KeywordSettings, RetrievalSettings, from_dict
-from domainforge.rag.vector_index import IndexSettings, build_index, vectors_of
+from domainforge.retrieval import Retriever, answer_threshold
+from domainforge.retrieval.chunking import chunk_texts
+from domainforge.retrieval.embedders import load_embedder
+from domainforge.retrieval.lexical import LexicalIndex
+from domainforge.retrieval.metrics import first_relevant_rank, hit_at_k, recall_at_k
+from domainforge.retrieval.retriever import chunks_table
+from domainforge.retrieval.settings import FusionSettings, KeywordSettings, RetrievalSettings, rag_settings
+from domainforge.retrieval.tuning.query_adapter import fit_on_chunks
+from domainforge.retrieval.vector_index import IndexSettings, build_index, vectors_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DOMAINFORGE_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -67,8 +68,8 @@ EMBEDDERS = {
 CHUNKING = {"max_chars": 400, "overlap_chars": 60}
 MEDQUAD_SOURCES = ["4_MPlus_Health_Topics_QA", "6_NINDS_QA"]
 SELECTION_PASSAGES = {"zh": 2000, "en": 800}  # embedder comparison subset (en: ~2.4 chunks a passage)
-RAG_PARAMS = yaml.safe_load((ROOT / "conf/base/parameters_rag.yml").read_text(encoding="utf-8"))["rag"]
-ADAPTER, TUNING = RAG_PARAMS["query_adapter"], RAG_PARAMS["embedder_tuning"]
+RAG = rag_settings(yaml.safe_load((ROOT / "conf/base/parameters_rag.yml").read_text(encoding="utf-8"))["rag"])
+ADAPTER, TUNING = RAG.query_adapter, RAG.embedder_tuning
 DEPTH = 30  # chunks fetched per question; collapsed to distinct passages for the metrics
 log = logging.getLogger("rag_eval")
 
@@ -222,8 +223,9 @@ def tuned_embedder(corpora, train: dict[str, list], cache_root: Path) -> tuple[d
     """Fine-tune the e5_torch embedder on every language's training pairs together (one domain
     model, as the pipeline tunes one on its chats); cached by settings and data, so a re-run
     reuses it. Returns (embedder spec with the tuned weights, tuning report, cache folder)."""
-    from domainforge.rag.e5_torch import load_e5
-    from domainforge.rag.embedder_tuning import TuningSettings, save_weights, tune_embedder
+    from domainforge.retrieval.embedders.e5_torch import load_e5
+    from domainforge.retrieval.embedders.tuned_weights import save_weights
+    from domainforge.retrieval.tuning.embedder_tuning import tune_embedder
 
     questions, answers, answer_ids = [], [], []
     for lang, pairs in train.items():
@@ -233,11 +235,11 @@ def tuned_embedder(corpora, train: dict[str, list], cache_root: Path) -> tuple[d
                 questions.append(question)
                 answers.append(text_of[pid])
                 answer_ids.append(f"{lang}:{pid}")
-    key = hashlib.sha1(json.dumps([TUNING, questions, answer_ids], ensure_ascii=False).encode()).hexdigest()[:12]
+    key = hashlib.sha1(json.dumps([asdict(TUNING), questions, answer_ids], ensure_ascii=False).encode()).hexdigest()[:12]
     folder = cache_root / f"e5_torch_tuned_{key}"
     weights, report_file = folder / "weights.npz", folder / "tuning.json"
     if not report_file.is_file():
-        tuned, report = tune_embedder(load_e5, questions, answers, answer_ids, from_dict(TuningSettings, TUNING, "embedder_tuning"))
+        tuned, report = tune_embedder(load_e5, questions, answers, answer_ids, TUNING)
         folder.mkdir(parents=True, exist_ok=True)
         if tuned is not None:
             save_weights(weights, tuned)
@@ -402,7 +404,7 @@ def _rank_key(row):
 
 # ---- answerability threshold ----------------------------------------------------------------
 def best_similarity(retriever: Retriever, questions: list[str]) -> np.ndarray:
-    return np.array([retriever.best_similarity(q, 5) for q in questions])
+    return np.array([answer_threshold.best_similarity(retriever, q, 5) for q in questions])
 
 
 def off_topic_questions() -> dict[str, list[str]]:
@@ -423,7 +425,7 @@ def calibrate_threshold(retrievers, dev, test) -> dict:
     """Threshold = 5th percentile of the best similarity of dev in-domain questions (both
     languages); reported: share of test in-domain questions kept and off-topic ones refused."""
     off = off_topic_questions()
-    dev_best = np.concatenate([best_similarity(retrievers[l], [q for q, _ in dev[l]]) for l in retrievers])
+    dev_best = np.concatenate([best_similarity(retrievers[lang], [q for q, _ in dev[lang]]) for lang in retrievers])
     threshold = float(np.round(np.percentile(dev_best, 5), 3))
     out = {"min_similarity": threshold, "rule": "5th percentile of dev in-domain best similarity"}
     for lang, retriever in retrievers.items():
@@ -600,10 +602,15 @@ def main() -> None:
     flush_query_caches()
 
     # 3. A query adapter per index (tuned and untuned embedder), learned from its train questions.
-    result["query_adapter"] = {"settings": ADAPTER}
+    result["query_adapter"] = {"settings": asdict(ADAPTER)}
     for name, indexes in (("", retrievers), ("untuned embedder, ", untuned)):
         for lang, retriever in indexes.items():
-            report = retriever.fit_query_adapter([q for q, _ in train[lang]], [sorted(rel) for _, rel in train[lang]], ADAPTER)
+            adapter = fit_on_chunks(
+                retriever.embedder, retriever.chunks["source_id"].tolist(), vectors_of(retriever.index, np.arange(retriever.index.ntotal)),
+                [q for q, _ in train[lang]], [sorted(rel) for _, rel in train[lang]], ADAPTER,
+            )
+            indexes[lang] = retriever.replace(query_adapter=adapter.matrix, query_adapter_report=adapter.report)
+            report = adapter.report
             result["query_adapter"][name + lang] = {key: value for key, value in report.items() if key != "settings"}
             log.info("query adapter %s%s: %s", name, lang, result["query_adapter"][name + lang])
     flush_query_caches()

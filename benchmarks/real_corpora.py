@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from domainforge.data.ingest import ingest_documents
-from domainforge.data.normalise import normalise_documents
+from domainforge.curation.ingest.read import ingest_documents
+from domainforge.curation.normalise import normalise_documents
 from domainforge.datasets import RawFilesDataset
 
 REPO = Path(__file__).resolve().parents[1]

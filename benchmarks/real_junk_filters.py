@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from real_corpora import REPO, load_documents, nonprose_files, source_group  # noqa: E402
 from real_junk import KINDS, load_real_junk  # noqa: E402
 
-from domainforge.data.language import detect_language  # noqa: E402
-from domainforge.data.normalise import normalise_documents  # noqa: E402
-from domainforge.data.quality import filter_quality  # noqa: E402
-from domainforge.data.quality_classifier import filter_by_classifier, train_quality_classifier  # noqa: E402
+from domainforge.curation.normalise import normalise_documents  # noqa: E402
+from domainforge.curation.quality.classifier import filter_by_classifier, train_quality_classifier  # noqa: E402
+from domainforge.curation.quality.language import detect_language  # noqa: E402
+from domainforge.curation.quality.rules import filter_quality  # noqa: E402
 
 PER_KIND = 60
 SEED = 0
@@ -52,7 +52,10 @@ def load_params() -> dict:
     """The medical domain's parameters as Kedro resolves them from conf/base."""
     from kedro.config import OmegaConfigLoader
 
-    loader = OmegaConfigLoader(str(REPO / "conf"), base_env="base", default_run_env="base")
+    from domainforge import settings
+
+    # The project's loader settings (its `merge` resolver), conf/base only.
+    loader = OmegaConfigLoader(str(REPO / "conf"), **{**settings.CONFIG_LOADER_ARGS, "default_run_env": "base"})
     return loader["parameters"]["medical"]
 
 

@@ -1,13 +1,14 @@
 """The domain effect of training on the real corpora: `--env shared` with the real base model.
 
-Runs `kedro run --pipelines medical_data,medical_train --env shared` (curation of ../shared/data,
-then PT -> SFT -> RM -> DPO with the longer shared-env recipe; the RAG index is left out: it
-only serves answers) and collects what the training summary checks — domain perplexity down
-after PT, general perplexity up by no more than `training.checks.max_general_ppl_increase_pct`,
-held-out SFT loss below the base model's, RM and DPO held-out accuracy above 0.5 — with the
-held-out set sizes behind each number.
+Runs `kedro run --pipelines medical_data,medical_train,medical_eval --env shared` (curation of
+../shared/data, then PT -> SFT -> RM -> DPO with the longer shared-env recipe, then the public
+benchmarks and the training summary; the RAG index is left out: it only serves answers) and
+collects what the training summary checks — domain perplexity down after PT, the forgetting
+check (general benchmarks and held-out general perplexity, `training.checks`), held-out SFT loss
+below the base model's, RM and DPO held-out accuracy above 0.5 — with the held-out set sizes
+behind each number.
 
-    python benchmarks/training_effect_shared.py             # ~25 min on 2 CPU cores
+    python benchmarks/training_effect_shared.py             # ~25 min + ~50 min eval on 2 CPU cores
     python benchmarks/training_effect_shared.py --collect   # only collect the reports of a finished run
 writes benchmarks/results/training_effect_shared.json.
 """
@@ -30,12 +31,17 @@ def run() -> float:
 
     started = time.perf_counter()
     with KedroSession.create(project_path=REPO, env="shared") as session:
-        session.run(pipeline_names=["medical_data", "medical_train"])
+        session.run(pipeline_names=["medical_data", "medical_train", "medical_eval"])  # eval writes the summary
     return time.perf_counter() - started
 
 
 def collect() -> dict:
+    from dataclasses import asdict
+
     from kedro.framework.session import KedroSession
+
+    from domainforge.training.artifacts import to_plain
+    from domainforge.training.stage_settings import stage_settings
 
     with KedroSession.create(project_path=REPO, env="shared") as session:
         context = session.load_context()
@@ -53,7 +59,7 @@ def collect() -> dict:
             "dpo_pairs_skipped": len(evaluation["dpo"]["preference"].get("skipped", [])),
         },
         "training": {stage: reports[stage]["training"] for stage in STAGES if reports[stage]["training"]},
-        "recipe": {stage: params[stage] for stage in ("pt", "sft", "rm", "dpo")},
+        "recipe": {stage: to_plain(asdict(stage_settings(stage, params[stage]))) for stage in ("pt", "sft", "rm", "dpo")},
         "samples": {stage: evaluation[stage].get("samples") for stage in ("base", "pt", "sft", "dpo")},
     }
 
@@ -68,7 +74,7 @@ def main() -> None:
     load = [os.getloadavg()[0]]
     seconds = None if args.collect else run()
     result = {
-        "benchmark": "kedro run --pipelines medical_data,medical_train --env shared (real corpora, SmolLM2-135M)",
+        "benchmark": "kedro run --pipelines medical_data,medical_train,medical_eval --env shared (real corpora, SmolLM2-135M)",
         "minutes": None if seconds is None else round(seconds / 60, 2),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_average_1min": load},
         **collect(),

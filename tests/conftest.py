@@ -13,3 +13,12 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"real corpora not found at {SHARED_DATA} (set DOMAINFORGE_SHARED_DATA)")
     return SHARED_DATA
+
+
+def pytest_collection_modifyitems(items):
+    """Tiers: a test that reads the real corpora (through `shared_data`) is `integration`;
+    end-to-end tests (Kedro sessions, training chains, servers) carry `slow` themselves. The rest
+    is the hermetic unit tier (`make test-fast`)."""
+    for item in items:
+        if "shared_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)

@@ -37,11 +37,12 @@ def chdir(path: Path):
         os.chdir(before)
 
 
-def run_pipelines(project: Path, pipeline_names: list[str], env: str | None = None, **run_kwargs):
-    """Run pipelines in `project`; returns the project's catalog for reading outputs."""
+def run_pipelines(project: Path, pipeline_names: list[str], env: str | None = None, params: dict | None = None, **run_kwargs):
+    """Run pipelines in `project` (`params`: as `kedro run --params`); returns the project's
+    catalog for reading outputs."""
     with chdir(project):
         bootstrap_project(project)
-        with KedroSession.create(project_path=project, env=env) as session:
+        with KedroSession.create(project_path=project, env=env, runtime_params=params) as session:
             session.run(pipeline_names=pipeline_names, **run_kwargs)
         with KedroSession.create(project_path=project, env=env) as session:
             return session.load_context().catalog

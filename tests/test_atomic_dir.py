@@ -6,7 +6,7 @@ import pytest
 from domainforge.atomic_dir import _set_aside, readable, recover, replacing, staging_path, swap_in
 from domainforge.datasets.hf_model import HFModelDataset
 from domainforge.datasets.tuned_embedder import TunedEmbedderDataset
-from domainforge.rag.embedder_tuning import TunedEmbedder
+from domainforge.retrieval.tuning.embedder_tuning import TunedEmbedder
 
 
 def model_dir(path, version: str):

@@ -39,3 +39,30 @@ def test_kedro_env_and_conf_local_domains_are_found_without_a_session(project, m
     monkeypatch.delenv("KEDRO_ENV")
     (project / "conf" / "local" / "parameters_dental.yml").write_text(DOMAIN, encoding="utf-8")
     assert discover_domains() == ["dental", "legal", "medical"]
+
+
+def test_nodes_are_grouped_by_stage_and_datasets_keep_the_domain_only():
+    """The modular-pipeline groups kedro-viz draws, and the names `--from-nodes`/`--namespaces` take;
+    the groups name nodes only, so the catalog's `<domain>.<dataset>` names are untouched."""
+    from domainforge.pipeline_registry import domain_pipelines
+
+    pipelines = domain_pipelines("medical")
+    stages = {f"medical.training.{stage}" for stage in ("pt", "sft", "rm", "dpo")}
+    groups = {"medical.curation", *stages, "medical.model_cards", "medical.rag", "medical.eval"}
+    assert {n.namespace for n in pipelines["medical"].nodes} == {None, *groups}  # None: prepare_base_model
+    assert {n.namespace for n in pipelines["medical_data"].nodes} == {"medical.curation"}
+    assert {n.namespace for n in pipelines["medical_sft"].nodes} == {"medical.training.sft", "medical.model_cards"}
+    assert {n.namespace for n in pipelines["medical_rag"].nodes} == {"medical.rag"}
+    assert {n.namespace for n in pipelines["medical_eval"].nodes} == {"medical.eval"}
+
+    medical = pipelines["medical"]
+    datasets = {d for d in medical.datasets() if not d.startswith("params:")}
+    assert not {d for d in datasets if d.startswith(tuple(f"{g}." for g in groups))}
+    assert {"medical.documents_curated", "medical.sft_model", "medical.rag_index", "base_model"} <= datasets
+    # Names the README uses for reruns resolve to the nodes they mean.
+    rerun = medical.from_nodes("medical.curation.near_dedup")
+    assert "medical.curation.scrub_documents" in {n.name for n in rerun.nodes}
+    assert "medical.curation.ingest_documents" not in {n.name for n in rerun.nodes}
+    assert {n.name for n in medical.from_nodes("medical.rag.load_rag_embedder").nodes} >= {
+        "medical.rag.embed_rag_chunks", "medical.rag.build_rag_index"}
+    assert {n.namespace for n in medical.only_nodes_with_namespaces(["medical.training"]).nodes} == stages

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import click
 
-from domainforge.rag.settings import MODES
+from domainforge.retrieval.settings import MODES, AnswerSettings
+
+ANSWER = AnswerSettings()  # rag.answer's defaults: `serve` and `chat` take them as option defaults
 
 
 @click.group(name="domainforge")
@@ -41,8 +43,8 @@ def ask(question, domain, k, mode, env, no_generate, project_path) -> None:
     from kedro.framework.startup import bootstrap_project
     from kedro.utils import find_kedro_project
 
-    from domainforge.rag.answer import AnswerGenerator, format_answer, min_similarity_for
-    from domainforge.rag.settings import RetrievalSettings
+    from domainforge.retrieval.answer import AnswerGenerator, format_answer, min_similarity_for
+    from domainforge.retrieval.settings import rag_settings
 
     project_path = project_path or find_kedro_project(Path.cwd())
     if project_path is None:
@@ -56,25 +58,24 @@ def ask(question, domain, k, mode, env, no_generate, project_path) -> None:
         params = context.params.get(domain, {}).get("rag")
         if params is None:
             raise click.UsageError(f"no `{domain}.rag` parameters: wire `rag: ${{rag}}` into parameters_{domain}.yml")
+        rag = rag_settings(params)
         catalog = context.catalog
         retriever = catalog.load(f"{domain}.rag_index")
-        retriever.settings = RetrievalSettings.from_dict(params["retrieval"])
-        answer_params = params["answer"]
-        threshold = min_similarity_for(
-            answer_params["min_similarity"], retriever.min_similarity, answer_params["fallback_min_similarity"]
-        )
-        hits = retriever.search(question, k or answer_params["k"], mode=mode)
+        retriever.settings = rag.retrieval
+        answer = rag.answer
+        threshold = min_similarity_for(answer.min_similarity, retriever.min_similarity, answer.fallback_min_similarity)
+        hits = retriever.search(question, k or answer.k, mode=mode)
         if no_generate:
             click.echo(format_answer(None, hits, threshold))
             return
         generator = AnswerGenerator.from_artifact(
-            catalog.load(f"{domain}.{answer_params['model_dataset']}"),
-            max_new_tokens=answer_params["max_new_tokens"],
-            max_reference_chars=answer_params["max_reference_chars"],
-            repetition_penalty=answer_params["repetition_penalty"],
+            catalog.load(f"{domain}.{answer.model_dataset}"),
+            max_new_tokens=answer.max_new_tokens,
+            max_reference_chars=answer.max_reference_chars,
+            repetition_penalty=answer.repetition_penalty,
         )
-        answer = generator.answer(question, hits, threshold)
-        click.echo(format_answer(answer, hits, threshold))
+        reply = generator.answer(question, hits, threshold)
+        click.echo(format_answer(reply, hits, threshold))
 
 
 def _min_similarity(value: str) -> float | str:
@@ -87,7 +88,7 @@ def _min_similarity(value: str) -> float | str:
 
 
 def _model_options(command):
-    """Options shared by `serve` and `chat`; defaults as in conf/base/parameters_rag.yml (rag.answer)."""
+    """Options shared by `serve` and `chat`; defaults: rag.answer's (AnswerSettings)."""
     options = [
         click.option(
             "--model", "model_dir", required=True,
@@ -99,15 +100,15 @@ def _model_options(command):
             type=click.Path(exists=True, file_okay=False, path_type=Path),
             help="Saved retrieval index (e.g. data/06_models/medical/rag_index): ground answers in cited references.",
         ),
-        click.option("--k", "k", type=click.IntRange(min=1), default=5, show_default=True, help="References retrieved per question."),
+        click.option("--k", "k", type=click.IntRange(min=1), default=ANSWER.k, show_default=True, help="References retrieved per question."),
         click.option(
-            "--min-similarity", default="auto", show_default=True,
+            "--min-similarity", default=ANSWER.min_similarity, show_default=True,
             help="Answer threshold: a number, or auto = the index's calibrated one.",
         ),
-        click.option("--fallback-min-similarity", type=float, default=0.867, show_default=True, help="Threshold for auto on an uncalibrated index."),
-        click.option("--max-reference-chars", type=click.IntRange(min=1), default=600, show_default=True),
-        click.option("--max-tokens", type=click.IntRange(min=1), default=256, show_default=True, help="Answer length when a request gives none."),
-        click.option("--repetition-penalty", type=float, default=1.1, show_default=True, help="Default when a request gives none."),
+        click.option("--fallback-min-similarity", type=float, default=ANSWER.fallback_min_similarity, show_default=True, help="Threshold for auto on an uncalibrated index."),
+        click.option("--max-reference-chars", type=click.IntRange(min=1), default=ANSWER.max_reference_chars, show_default=True),
+        click.option("--max-tokens", type=click.IntRange(min=1), default=ANSWER.max_new_tokens, show_default=True, help="Answer length when a request gives none."),
+        click.option("--repetition-penalty", type=float, default=ANSWER.repetition_penalty, show_default=True, help="Default when a request gives none."),
         click.option("--device", default="auto", show_default=True, help="auto (cuda if available), cpu, cuda, cuda:1, …"),
         click.option("--dtype", type=click.Choice(["auto", "float32", "bfloat16", "float16"]), default="auto", show_default=True),
     ]

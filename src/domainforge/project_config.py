@@ -5,7 +5,8 @@ KEDRO_ENV; but every session creates its context (and fires `after_context_creat
 reads the pipelines. The hook records that context's config loader, so domains are read from the
 session's env, `conf/local` and runtime params. Outside a session (`kedro registry list`, a
 direct call) a loader is built the way the session would build one: project root from the
-working directory, env from KEDRO_ENV, the loader settings from settings.py.
+working directory, env from KEDRO_ENV, the loader settings from settings.py (with the `merge`
+resolver below).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from kedro.config import AbstractConfigLoader
 from kedro.framework.hooks import hook_impl
 from kedro.utils import find_kedro_project
+from omegaconf import DictConfig, OmegaConf
 
 _SOURCE_CHECKOUT = Path(__file__).resolve().parents[2]
 _latest: dict = {}  # "project": path, "loader": the config loader of the latest context created
@@ -40,3 +42,10 @@ def config_loader() -> AbstractConfigLoader:
         env=os.environ.get("KEDRO_ENV"),
         **settings.CONFIG_LOADER_ARGS,
     )
+
+
+def merge(*configs: DictConfig) -> DictConfig:
+    """The `${merge:${a},${b}}` resolver: `a` with `b` deep-merged over it (a list replaces a list),
+    for a domain whose settings differ from the shared ones in a few keys
+    (`legal.training: ${merge:${training},${.training_overrides}}`)."""
+    return OmegaConf.merge(*configs)

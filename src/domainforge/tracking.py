@@ -11,8 +11,9 @@ client (`mlflow-skinny`, pinned in pyproject.toml) is all a run needs.
 What a run logs:
 - parent run (one per `kedro run`): the flattened `params:` inputs of the pipeline (keys and
   values cut to MLflow's limits), records/tokens per curation stage from each `<domain>.data_report`
-  as metrics, the numeric evaluation results of the training reports and summary, and at the end
-  the JSON/PNG reports written under data/08_reporting/ as artifacts;
+  as metrics, the numeric evaluation results of the training reports and summary, the benchmark
+  accuracies of `<domain>.benchmark_report` (`benchmark_metrics`), and at the end the JSON/PNG
+  reports written under data/08_reporting/ as artifacts;
 - one nested run per training node: the stage's parameters and, through transformers'
   MLflowCallback (training_runtime.report_to: [mlflow]), its loss curve. The callback logs into
   the active run, which the hook starts (nested) before the node, so it neither starts nor ends
@@ -107,6 +108,35 @@ def funnel_metrics(report: dict, domain: str) -> dict[str, float]:
     return out
 
 
+def benchmark_metrics(report: dict, domain: str) -> dict[str, float]:
+    """From a benchmark report, per benchmark and stage (`<domain>.benchmark.<name>.<stage>.*`):
+    accuracy with its 95% CI bounds and acc_norm, and for every stage but base the paired
+    difference against the base model (`vs_base.difference`, its CI bounds, McNemar p); and the
+    held-out general perplexity per stage (`<domain>.benchmark.heldout_general.<stage>.perplexity`)."""
+    out: dict[str, float] = {}
+    for name, benchmark in report.get("benchmarks", {}).items():
+        for stage, row in benchmark.get("by_stage", {}).items():
+            paired = row.get("vs_base") or {}
+            values = {
+                "accuracy": row.get("accuracy"),
+                "accuracy_ci95_low": (row.get("ci95") or [None, None])[0],
+                "accuracy_ci95_high": (row.get("ci95") or [None, None])[1],
+                "acc_norm": row.get("acc_norm"),
+                "vs_base.difference": paired.get("difference"),
+                "vs_base.ci95_low": (paired.get("ci95") or [None, None])[0],
+                "vs_base.ci95_high": (paired.get("ci95") or [None, None])[1],
+                "vs_base.mcnemar_p": paired.get("mcnemar_p"),
+            }
+            for field, value in values.items():
+                if (number := _number(value)) is not None:
+                    out[_key(f"{domain}.benchmark.{name}.{stage}.{field}")] = number
+    heldout = report.get("heldout_general_perplexity", {}).get("by_stage", {})
+    for stage, row in heldout.items():
+        if (number := _number(row.get("perplexity"))) is not None:
+            out[_key(f"{domain}.benchmark.heldout_general.{stage}.perplexity")] = number
+    return out
+
+
 def default_tracking_uri(project_path: Path) -> str:
     return f"sqlite:///{(project_path / TRACKING_DIR / 'mlflow.db').resolve()}"
 
@@ -198,7 +228,7 @@ class MlflowTrackingHook:
         short = node.name.rsplit(".", 1)[-1]
         if short not in TRAINING_NODES or self._parent is None:
             return
-        domain = node.name.rsplit(".", 1)[0] if "." in node.name else ""
+        domain = (node.namespace or "").split(".", 1)[0]  # medical.training.pt -> medical
         run = self._mlflow.start_run(run_name=node.name, nested=True)
         self._nested[node.name] = run
         self._stage_runs[f"{domain}.{TRAINING_NODES[short]}"] = run.info.run_id
@@ -243,6 +273,8 @@ class MlflowTrackingHook:
         domain, _, name = dataset_name.rpartition(".")
         if name == "data_report":
             self._log_metrics(funnel_metrics(data, domain))
+        elif name == "benchmark_report":
+            self._log_metrics(benchmark_metrics(data, domain))
         elif name == "training_summary":
             self._log_metrics(numeric_metrics(data, f"{domain}.training"))
         elif name.startswith("training_report_"):

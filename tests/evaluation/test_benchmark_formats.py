@@ -152,7 +152,7 @@ def test_mmlu_bad_rows_name_the_line(tmp_path):
     assert f"{path}:2: 5 fields" in error_for(load_mmlu_csv, path)
     path.write_text("q1,a, ,c,d,A\n", encoding="utf-8")
     assert f"{path}:1: option B is empty" in error_for(load_mmlu_csv, path)
-    path.write_bytes("q1,a,b,c,d,A\n".encode() + "q2,\u75c5,b,c,d,A\n".encode("gb18030"))
+    path.write_bytes(b"q1,a,b,c,d,A\n" + "q2,\u75c5,b,c,d,A\n".encode("gb18030"))
     assert f"{path}:2: not UTF-8" in error_for(load_mmlu_csv, path)
 
 

@@ -4,6 +4,9 @@ computed here directly in torch, and the per-question vectors it returns."""
 
 from __future__ import annotations
 
+import io
+import sys
+
 import numpy as np
 import pytest
 from mcq_samples import EN, ZH
@@ -22,7 +25,7 @@ def hf(tiny_model_dir):
 
 @pytest.fixture(scope="module")
 def results(tiny_model_dir, mcq_files):
-    # zh through model="hf", pretrained=<dir>; en through a loaded HFLM (the reuse path)
+    # zh from the model directory (evaluate_mcq loads it); en through a loaded HFLM (the reuse path)
     zh = evaluate_mcq(tiny_model_dir, mcq_files["zh"], return_samples=True, bootstrap_iters=2000)
     lm = load_hf_model(tiny_model_dir, batch_size=4)
     en = evaluate_mcq(lm, mcq_files["en"], return_samples=True, bootstrap_iters=2000)
@@ -110,6 +113,24 @@ def test_bad_arguments_fail_before_the_harness(tmp_path, mcq_files):
         evaluate_mcq(tmp_path, mcq_files["zh"])
     with pytest.raises(ValueError, match="language"):
         evaluate_mcq(tmp_path, mcq_files["zh"], language="fr")
+
+
+@pytest.mark.parametrize("terminal, ci, drawn", [(True, False, True), (True, True, False), (False, False, False)])
+def test_harness_request_bar_follows_the_progress_rule(tiny_model_dir, mcq_files, monkeypatch, terminal, ci, drawn):
+    """lm-eval's "Running loglikelihood requests" bar: on a terminal, not in a log or with CI set."""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    err = Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    if ci:
+        monkeypatch.setenv("CI", "true")
+    else:
+        monkeypatch.delenv("CI", raising=False)
+    assert evaluate_mcq(tiny_model_dir, mcq_files["en"], limit=2, bootstrap_iters=10)["n"] == 2
+    assert ("Running loglikelihood requests" in err.getvalue()) is drawn
 
 
 def test_detect_language():

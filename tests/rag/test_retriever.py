@@ -7,9 +7,10 @@ from kedro.io import DataCatalog, DatasetError
 from planted import PLANTED_QUESTIONS
 
 from domainforge.datasets.rag_index import RagIndexDataset
-from domainforge.rag import Retriever
-from domainforge.rag.keywords import extract_keywords
-from domainforge.rag.vector_index import IndexSettings, build_index, vectors_of
+from domainforge.retrieval import Retriever, index_texts
+from domainforge.retrieval.answer_threshold import calibrate_min_similarity
+from domainforge.retrieval.keywords import extract_keywords
+from domainforge.retrieval.vector_index import IndexSettings, build_index, vectors_of
 
 MODES = ["bm25", "dense", "chatlaw", "hybrid"]
 
@@ -112,24 +113,27 @@ def test_approximate_indexes(retriever, kind):
 
 def test_answer_threshold_is_calibrated_on_in_domain_questions_and_saved(retriever, tmp_path):
     questions = list(PLANTED_QUESTIONS.values())
-    report = retriever.calibrate_min_similarity(questions, k=5, percentile=0.0, min_questions=2)
+    report = calibrate_min_similarity(retriever, questions, k=5, percentile=0.0, min_questions=2)
     best = [max(h.similarity for h in retriever.search(q, 5)) for q in questions]
     assert report["questions"] == 2 and report["min_similarity"] == round(min(best), 3)
-    assert retriever.min_similarity == report["min_similarity"]
-    retriever.save(tmp_path / "index")
+    calibrated = retriever.replace(calibration=report)
+    assert calibrated.min_similarity == report["min_similarity"] and retriever.min_similarity is None
+    calibrated.save(tmp_path / "index")
     assert Retriever.load(tmp_path / "index").calibration == report
-    too_few = retriever.calibrate_min_similarity(questions, min_questions=3)
+    too_few = calibrate_min_similarity(retriever, questions, min_questions=3)
     assert too_few["min_similarity"] is None and "min_questions" in too_few["reason"]
-    assert retriever.min_similarity is None
+    assert retriever.replace(calibration=too_few).min_similarity is None
 
 
 def test_bad_inputs_are_reported(tmp_path, small_corpus):
     texts, ids = small_corpus
     with pytest.raises(ValueError, match="duplicate chunk id"):
-        Retriever.from_texts(texts[:2], ["same", "same"])
-    with pytest.raises(ValueError, match="unknown keys"):
-        Retriever.from_texts(texts[:2], ids[:2], retrieval={"mode": "hybrid", "kewords": {}})
+        index_texts(texts[:2], ["same", "same"])
+    with pytest.raises(ValueError, match="rag.retrieval: unknown setting 'kewords'; did you mean 'keywords'"):
+        index_texts(texts[:2], ids[:2], retrieval={"mode": "hybrid", "kewords": {}})
+    with pytest.raises(ValueError, match="rag.bm25: unknown setting 'k'; did you mean 'k1'"):
+        index_texts(texts[:2], ids[:2], bm25={"k": 1.2})
     with pytest.raises(ValueError, match="mode"):
-        Retriever.from_texts(texts[:2], ids[:2], retrieval={"mode": "magic"})
+        index_texts(texts[:2], ids[:2], retrieval={"mode": "magic"})
     with pytest.raises(DatasetError, match="no config.json"):
         RagIndexDataset(str(tmp_path / "missing")).load()

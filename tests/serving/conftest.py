@@ -51,11 +51,11 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def index_dir(tmp_path_factory) -> Path:
-    from domainforge.rag import Retriever
+    from domainforge.retrieval import index_texts
 
     texts = {**DISTRACTORS, **PLANTED}
     folder = tmp_path_factory.mktemp("serving_index") / "rag_index"
-    Retriever.from_texts(list(texts.values()), list(texts)).save(folder)
+    index_texts(list(texts.values()), list(texts)).save(folder)
     return folder
 
 
@@ -94,7 +94,7 @@ def engine(tiny_model_dir):
 @pytest.fixture(scope="module")
 def rag_engine(engine, index_dir):
     """The same loaded model, grounded in the index (a threshold the planted answers clear)."""
-    from domainforge.rag import Retriever
+    from domainforge.retrieval import Retriever
     from domainforge.serving import ChatEngine
 
     return ChatEngine(

@@ -3,11 +3,10 @@ tested in test_server.py)."""
 from __future__ import annotations
 
 from click.testing import CliRunner
+from planted import PLANTED_QUESTIONS
 
 from domainforge.cli import cli
 from domainforge.serving import GenerationSettings
-
-from planted import PLANTED_QUESTIONS
 
 
 def test_chat_answers_keeps_the_conversation_and_exits(tiny_model_dir, engine):

@@ -9,10 +9,9 @@ import urllib.request
 
 import openai
 import pytest
-
-from domainforge.rag.answer import cited_numbers
-
 from planted import PLANTED_QUESTIONS
+
+from domainforge.retrieval.answer import cited_numbers
 
 HELLO = [{"role": "system", "content": "You are a doctor."}, {"role": "user", "content": "发烧怎么办？"}]
 

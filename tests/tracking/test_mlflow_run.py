@@ -11,7 +11,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from kedro_project import copy_project, run_pipelines
 from tiny_llama import save_tiny_llama
 from tiny_training import make_tokenizer
@@ -94,7 +93,7 @@ def test_kedro_run_is_an_mlflow_run_with_a_nested_training_run(tracked_run, tmp_
         runs = _post(f"{url}/api/2.0/mlflow/runs/search", {"experiment_ids": [exp_id], "max_results": 100})["runs"]
         by_name = {r["info"]["run_name"]: r for r in runs}
         parent = next(r for name, r in by_name.items() if name.startswith("kedro run"))
-        nested = by_name["medical.continued_pretraining"]
+        nested = by_name["medical.training.pt.continued_pretraining"]
         parent_id = parent["info"]["run_id"]
         assert parent["info"]["status"] == "FINISHED" and nested["info"]["status"] == "FINISHED"
         nested_tags = {t["key"]: t["value"] for t in nested["data"]["tags"]}

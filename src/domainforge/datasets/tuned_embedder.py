@@ -1,4 +1,4 @@
-"""The embedder-tuning node's output (domainforge.rag.embedder_tuning.TunedEmbedder): a folder
+"""The embedder-tuning node's output (domainforge.retrieval.tuning.embedder_tuning.TunedEmbedder): a folder
 with report.json and, when the tuning was kept, weights.npz (the trained tensors by name)."""
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from kedro.io import AbstractDataset
+from kedro_datasets._typing import JSONPreview
 
 from domainforge.atomic_dir import readable, replacing
-from domainforge.rag.embedder_tuning import TunedEmbedder, load_weights, save_weights
+from domainforge.retrieval.embedders.tuned_weights import load_weights, save_weights
+from domainforge.retrieval.tuning.embedder_tuning import TunedEmbedder
 
 
 class TunedEmbedderDataset(AbstractDataset[TunedEmbedder, TunedEmbedder]):
@@ -38,3 +41,19 @@ class TunedEmbedderDataset(AbstractDataset[TunedEmbedder, TunedEmbedder]):
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath)}
+
+    def preview(self) -> JSONPreview:
+        """The tuning report (kept or not and why, pairs, validation Recall@5 before and after,
+        history, settings) and the saved tensors' file: size and tensor count (no weights loaded)."""
+        folder = readable(self._filepath)
+        report_file = folder / "report.json"
+        if not report_file.is_file():
+            raise FileNotFoundError(f"{folder} has no report.json: run the embedder-tuning node first")
+        report = json.loads(report_file.read_text(encoding="utf-8"))
+        weights = folder / "weights.npz"
+        saved = None
+        if weights.is_file():
+            with np.load(weights) as archive:  # lazy: lists the tensors, reads none
+                saved = {"file": weights.name, "mib": round(weights.stat().st_size / 2**20, 3),
+                         "tensors": len(archive.files)}
+        return JSONPreview(json.dumps({"path": str(folder), "weights": saved, **report}, ensure_ascii=False))

@@ -9,12 +9,14 @@ the data a JSON file read by `datasets`' packaged `json` builder.
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from domainforge import progress
 from domainforge.evaluation.harness_task import TASK_NAME, write_task
 from domainforge.evaluation.mcq_records import read_mcq_jsonl
 from domainforge.evaluation.prompt_language import PROMPTS, detect_language
@@ -23,9 +25,27 @@ from domainforge.evaluation.stats import DEFAULT_ITERS, bootstrap_ci
 
 def load_hf_model(model_dir: str | Path, *, device: str = "cpu", dtype: str = "float32", batch_size: int = 8):
     """An lm-eval `HFLM` for a local model directory, to reuse across several `evaluate_mcq` calls."""
+    return _progress_hflm()(pretrained=str(_model_dir(model_dir)), device=device, dtype=dtype, batch_size=batch_size)
+
+
+@functools.cache
+def _progress_hflm() -> type:
+    """lm-eval's HFLM with its request bars ("Running loglikelihood requests") on or off by
+    `domainforge.progress`: the harness calls the request methods without `disable_tqdm`, so they
+    would print into logs. (Its short "building contexts" bar per task takes no such switch.)"""
     from lm_eval.models.huggingface import HFLM
 
-    return HFLM(pretrained=str(_model_dir(model_dir)), device=device, dtype=dtype, batch_size=batch_size)
+    class ProgressHFLM(HFLM):
+        def loglikelihood(self, requests, disable_tqdm: bool = False):
+            return super().loglikelihood(requests, disable_tqdm=disable_tqdm or not progress.enabled())
+
+        def loglikelihood_rolling(self, requests, disable_tqdm: bool = False):
+            return super().loglikelihood_rolling(requests, disable_tqdm=disable_tqdm or not progress.enabled())
+
+        def generate_until(self, requests, disable_tqdm: bool = False):
+            return super().generate_until(requests, disable_tqdm=disable_tqdm or not progress.enabled())
+
+    return ProgressHFLM
 
 
 def _model_dir(model_dir: str | Path) -> Path:
@@ -97,17 +117,16 @@ def evaluate_mcq(
         fewshot_records = _with_ids(read_mcq_jsonl(fewshot_path), Path(fewshot_path))
 
     if isinstance(model_dir, LM):
-        model, model_args, model_name = model_dir, None, type(model_dir).__name__
+        model, model_name = model_dir, type(model_dir).__name__
     else:
         model_name = str(_model_dir(model_dir))
-        model, model_args = "hf", {"pretrained": model_name, "dtype": dtype}
+        model = load_hf_model(model_name, device=device, dtype=dtype, batch_size=batch_size)
 
     with tempfile.TemporaryDirectory(prefix="domainforge_mcq_") as scratch:
         task_dir = Path(work_dir) if work_dir is not None else Path(scratch)
         write_task(records, task_dir, language=language, shots=shots, fewshot_records=fewshot_records)
         output = lm_eval.simple_evaluate(
             model=model,
-            model_args=model_args,
             tasks=[TASK_NAME],
             task_manager=TaskManager(include_path=str(task_dir.resolve()), include_defaults=False),
             device=device,

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+from domainforge.unicode_scripts import HAN_RE
+
+HAN = HAN_RE
 LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 MIN_HAN_SHARE = 0.3
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from domainforge.rag.answer import (
+from domainforge.retrieval.answer import (
     Answer,
     build_messages,
     cited_numbers,
@@ -27,7 +27,8 @@ from domainforge.rag.answer import (
     min_similarity_for,
     relevant_references,
 )
-from domainforge.rag.retriever import Hit
+from domainforge.retrieval.retriever import Hit
+from domainforge.retrieval.settings import AnswerSettings
 
 log = logging.getLogger(__name__)
 
@@ -156,12 +157,13 @@ class ChatEngine:
         *,
         retriever=None,
         name: str = "model",
-        k: int = 5,
-        min_similarity: float | str = "auto",
-        fallback_min_similarity: float = 0.867,
-        max_reference_chars: int = 600,
-        default_max_tokens: int = 256,
-        repetition_penalty: float = 1.1,
+        # Defaults: rag.answer's (retrieval/settings.py AnswerSettings).
+        k: int = AnswerSettings.k,
+        min_similarity: float | str = AnswerSettings.min_similarity,
+        fallback_min_similarity: float = AnswerSettings.fallback_min_similarity,
+        max_reference_chars: int = AnswerSettings.max_reference_chars,
+        default_max_tokens: int = AnswerSettings.max_new_tokens,
+        repetition_penalty: float = AnswerSettings.repetition_penalty,
     ):
         self.model = model.eval()
         self.tokenizer = tokenizer
@@ -210,7 +212,7 @@ class ChatEngine:
         tokenizer = AutoTokenizer.from_pretrained(folder)
         retriever = None
         if index_dir is not None:
-            from domainforge.rag.retriever import Retriever
+            from domainforge.retrieval.retriever import Retriever
 
             retriever = Retriever.load(index_dir)
         return cls(model, tokenizer, retriever=retriever, name=name or folder.resolve().name, **kwargs)

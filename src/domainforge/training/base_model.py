@@ -8,6 +8,8 @@ a GGUF with `gguf_file=` but refuses to `save_pretrained` a model whose config c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -22,6 +24,26 @@ from domainforge.training.artifacts import (
     value_fingerprint,
     write_json,
 )
+from domainforge.typed_settings import from_params
+
+
+@dataclass(frozen=True)
+class BaseModelSettings:
+    """`base_model` (conf/base/parameters_base_model.yml; path, package and gguf_file come from
+    globals.yml, which the tokenizer dataset shares)."""
+
+    path: str | None = None  # a local Hugging Face model directory; wins over the GGUF
+    package: str | None = GGUF_PACKAGE  # the pip package the GGUF ships in (unused with path)
+    gguf_file: str | None = DEFAULT_GGUF  # the GGUF file inside it
+    dtype: str = "float32"  # the converted model's torch dtype
+    # What the model cards say the base model is (front matter base_model) and its license: the
+    # default GGUF's source. Set them with path / gguf_file.
+    hub_id: str = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    license: str = "apache-2.0"
+
+
+def base_model_settings(params: Mapping | BaseModelSettings) -> BaseModelSettings:
+    return from_params(BaseModelSettings, params, "base_model")
 
 
 def convert_gguf(gguf: Path, out_dir: Path, dtype: str = "float32") -> None:
@@ -44,17 +66,18 @@ def convert_gguf(gguf: Path, out_dir: Path, dtype: str = "float32") -> None:
     tokenizer.save_pretrained(out_dir)
 
 
-def prepare_base_model(params: dict, work_dir: str | Path) -> ModelDir:
-    """The base model directory named by `params`.
-
-    params: path (a local Hugging Face model directory; empty = the packaged GGUF),
-    package and gguf_file (where the GGUF is), dtype. A GGUF is converted once into
-    `work_dir/base_model/<fingerprint>` and reused while the file and these parameters stay the same.
+def prepare_base_model(params: Mapping | BaseModelSettings, work_dir: str | Path) -> ModelDir:
+    """The base model directory named by `params` (BaseModelSettings, or its mapping: path, a
+    local Hugging Face model directory, wins; otherwise the packaged GGUF). A GGUF is converted
+    once into `work_dir/base_model/<fingerprint>` and reused while the file and dtype stay the same.
     """
-    if params.get("path"):
-        return check_model_dir(params["path"])
-    gguf = packaged_gguf(params.get("package") or GGUF_PACKAGE, params.get("gguf_file") or DEFAULT_GGUF)
-    dtype = params.get("dtype", "float32")
+    settings = base_model_settings(params)
+    if settings.path:
+        return check_model_dir(settings.path)
+    if not (settings.package and settings.gguf_file):
+        raise ValueError("base_model: set path (a Hugging Face model directory) or package and gguf_file")
+    gguf = packaged_gguf(settings.package, settings.gguf_file)
+    dtype = settings.dtype
     fingerprint = value_fingerprint({"gguf": file_fingerprint(gguf), "name": gguf.name, "dtype": dtype})
     target = Path(work_dir) / "base_model" / fingerprint[:16]
     recover(target)

@@ -3,8 +3,8 @@ DeepSpeed, with fingerprinted run directories, periodic checkpoints and resume.
 
 Rerun rule. A stage's fingerprint hashes: the stage name, the domainforge version, the input
 model's fingerprint (recorded in its directory by the stage that produced it, or a content hash
-for foreign directories), the input tables' rows, the stage parameters (minus checkpoint/logging
-cadence) and the result-relevant runtime settings (precision). Its run lives in
+for foreign directories), the input tables' rows, the stage settings with their defaults (minus
+checkpoint/logging cadence) and the result-relevant runtime settings (precision). Its run lives in
 `<work_dir>/<stage>/<fingerprint[:16]>/`:
   - `final/` with `domainforge_run.json` present: the stage finished; rerunning returns it as is;
   - otherwise `checkpoints/checkpoint-N`: training resumes from the highest N;
@@ -20,9 +20,8 @@ import os
 import pickle
 import shutil
 import subprocess
-import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -40,7 +39,15 @@ from domainforge.training.artifacts import (
     value_fingerprint,
     write_json,
 )
-from domainforge.training.runtime import Runtime, clean_env, ensure_distributed_env, launched
+from domainforge.training.runtime import (
+    Runtime,
+    clean_env,
+    ensure_distributed_env,
+    hostfile_text,
+    launch_command,
+    launched,
+)
+from domainforge.training.stage_settings import StageSettings, stage_settings
 
 # Parameters that change how often we save or log, not what is learned.
 CADENCE_KEYS = {"save_steps", "logging_steps"}
@@ -82,15 +89,17 @@ class RunDir:
 
 
 def stage_fingerprint(
-    stage: str, model: ModelDir, frames: tuple[pd.DataFrame, ...], params: dict, runtime: Runtime
+    stage: str, model: ModelDir, frames: tuple[pd.DataFrame, ...], params: Mapping | StageSettings, runtime: Runtime
 ) -> str:
+    params = stage_settings(stage, params)
     return value_fingerprint(
         {
             "stage": stage,
             "version": domainforge.__version__,
             "model": model.fingerprint(),
             "data": [frame_fingerprint(frame) for frame in frames],
-            "params": {k: v for k, v in params.items() if k not in CADENCE_KEYS},
+            # Every setting, defaults included: a key left out trains as if written with its default.
+            "params": {k: v for k, v in asdict(params).items() if k not in CADENCE_KEYS},
             "runtime": runtime.result_relevant(),
         }
     )
@@ -99,15 +108,17 @@ def stage_fingerprint(
 def stage(name: str):
     """Register a stage function `fn(run, model, *frames, params, runtime, callbacks)`.
 
-    The wrapper takes `(model, *frames, params, runtime, callbacks=())`, returns the finished run
-    if its fingerprint matches, and with `runtime.num_processes > 1` re-runs the stage under the
-    torchrun/deepspeed launcher on the same (materialised) inputs.
+    The wrapper takes `(model, *frames, params, runtime, callbacks=())` (params: a mapping or the
+    stage's settings, stage_settings.py; the stage function gets the settings), returns the finished run
+    if its fingerprint matches, and with several processes or hosts (`runtime.multi_process()`)
+    re-runs the stage under the torchrun/deepspeed launcher on the same (materialised) inputs.
     """
 
     def decorate(fn):
         @functools.wraps(fn)
-        def wrapper(model, *frames, params: dict, runtime: Runtime, callbacks=()) -> StageResult:
+        def wrapper(model, *frames, params: dict | StageSettings, runtime: Runtime, callbacks=()) -> StageResult:
             model = check_model_dir(model)
+            params = stage_settings(name, params)
             fingerprint = stage_fingerprint(name, model, frames, params, runtime)
             run = RunDir(
                 Path(runtime.work_dir) / name / fingerprint[:16], fingerprint, runtime.keep_checkpoints
@@ -116,7 +127,7 @@ def stage(name: str):
                 recover(run.final)
             if run.finished():
                 return StageResult.load(run.final, reused=True)
-            if runtime.num_processes > 1 and not launched():
+            if runtime.multi_process() and not launched():
                 _launch(name, run, model, frames, params, runtime)
                 return StageResult.load(run.final, reused=False)
             ensure_distributed_env()
@@ -128,20 +139,21 @@ def stage(name: str):
     return decorate
 
 
-def _launch(name: str, run: RunDir, model: ModelDir, frames, params: dict, runtime: Runtime) -> None:
-    """Run a stage in N processes. Kedro runs nodes in one process, so the node hands its
-    materialised inputs to a launcher and waits for the finished run directory."""
+def _launch(name: str, run: RunDir, model: ModelDir, frames, params: StageSettings, runtime: Runtime) -> None:
+    """Run a stage in the launcher's processes on this host (and, with nodes.ssh, on the others).
+    Kedro runs nodes in one process, so the node hands its materialised inputs to a launcher and
+    waits for the finished run directory. Across hosts the work_dir must be shared: global rank 0
+    writes the model, every host reads it."""
     import torch
 
-    if runtime.num_processes > 1 and torch.cuda.device_count() < runtime.num_processes:
-        # accelerate only sets up multi-process DeepSpeed on accelerators; on CPU every rank
-        # would silently train alone.
+    if torch.cuda.is_available() and torch.cuda.device_count() < runtime.num_processes:
         raise ValueError(
             f"training_runtime.num_processes={runtime.num_processes} needs that many GPUs "
-            f"(found {torch.cuda.device_count()}); use num_processes: 1 on CPU"
+            f"(found {torch.cuda.device_count()})"
         )
     run.root.mkdir(parents=True, exist_ok=True)
-    spec = run.root / "launch.pkl"
+    node_rank = runtime.nodes.node_rank
+    spec = run.root / f"launch-node{node_rank}.pkl"  # one per host: hosts write it side by side
     with spec.open("wb") as handle:
         pickle.dump(
             {
@@ -153,27 +165,11 @@ def _launch(name: str, run: RunDir, model: ModelDir, frames, params: dict, runti
             },
             handle,
         )
-    module = ["-m", "domainforge.training.worker", str(spec)]
-    if runtime.launcher == "torchrun":
-        command = [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            f"--nproc_per_node={runtime.num_processes}",
-            *module,
-        ]
-    else:
-        command = [
-            sys.executable,
-            "-m",
-            "deepspeed.launcher.runner",
-            f"--num_gpus={runtime.num_processes}",
-            "--module",
-            *module[1:],
-        ]
-    env = clean_env()
-    completed = subprocess.run(command, check=False, env=env)
+    hostfile = None  # a hostfile listed in the parameters becomes a file; a path is passed on
+    if runtime.launcher == "deepspeed" and isinstance(runtime.nodes.hostfile, list):
+        hostfile = run.root / f"hostfile-node{node_rank}"
+        hostfile.write_text(hostfile_text(runtime.nodes.hosts(runtime.num_processes)), encoding="utf-8")
+    completed = subprocess.run(launch_command(runtime, spec, hostfile), check=False, env=clean_env())
     if completed.returncode != 0 or not run.finished():
         raise RuntimeError(
             f"stage {name!r} failed under {runtime.launcher} (exit {completed.returncode}); "
@@ -181,32 +177,14 @@ def _launch(name: str, run: RunDir, model: ModelDir, frames, params: dict, runti
         )
 
 
-class TokenCounter:
-    """Counts the real (non-padding) tokens of every micro-batch the trainer steps on."""
-
-    def __init__(self):
-        self.tokens = 0
-
-    def watch(self, trainer) -> None:
-        step = trainer.training_step
-
-        def counted_step(model, inputs, *args, **kwargs):
-            mask = inputs.get("attention_mask")
-            self.tokens += int(mask.sum()) if mask is not None else int(inputs["input_ids"].numel())
-            return step(model, inputs, *args, **kwargs)
-
-        trainer.training_step = counted_step
-
-
 class _EngineCallback(TrainerCallback):
-    """Tokens seen in every log entry; no checkpoint at the last step (the model is exported)."""
+    """The token count a (resumed) train() call starts from; no checkpoint at the last step (the
+    model is exported)."""
 
-    def __init__(self, counter: TokenCounter):
-        self.counter = counter
+    tokens_at_start = 0
 
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        if state.log_history:
-            state.log_history[-1]["tokens"] = self.counter.tokens
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.tokens_at_start = state.num_input_tokens_seen  # restored from a checkpoint by now
 
     def on_step_end(self, args, state, control, **kwargs):
         if state.global_step >= state.max_steps:
@@ -219,20 +197,21 @@ def train(run: RunDir, trainer, export: Callable[[object, Path], None], data_sta
     `export(trainer, directory)` writes the model; it is called on every process (ZeRO-3 gathers
     the weights collectively) and must write files only on the main one.
     """
-    counter = TokenCounter()
-    counter.watch(trainer)
-    trainer.add_callback(_EngineCallback(counter))
+    callback = _EngineCallback()
+    trainer.add_callback(callback)
     resume = run.last_checkpoint()
     started = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=resume)
     runtime_s = output.metrics.get("train_runtime") or time.perf_counter() - started
+    # The Trainer sums every rank's tokens; `tokens` covers the whole run, tokens/s this call.
+    tokens = trainer.state.num_input_tokens_seen
     summary = {
         **data_stats,
         "global_step": trainer.state.global_step,
         "resumed_from_step": int(Path(resume).name.split("-")[-1]) if resume else 0,
         "train_runtime_s": round(runtime_s, 2),
-        "tokens": counter.tokens,
-        "tokens_per_second": round(counter.tokens / runtime_s, 2),
+        "tokens": tokens,
+        "tokens_per_second": round((tokens - callback.tokens_at_start) / runtime_s, 2),
         "train_loss": output.training_loss,
     }
     history = trainer.state.log_history

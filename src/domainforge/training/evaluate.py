@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from domainforge import progress
 from domainforge.training.artifacts import ModelDir
 from domainforge.training.base_model import ensure_pad_token
 from domainforge.training.packing import (
@@ -26,14 +27,7 @@ from domainforge.training.packing import (
     pack,
 )
 from domainforge.training.reward import reward_accuracy, score_pairs
-
-EVAL_DEFAULTS = {
-    "max_length": 512,
-    "max_tokens": 8192,
-    "batch_tokens": 2048,
-    "max_new_tokens": 48,
-    "repetition_penalty": 1.1,
-}
+from domainforge.training.stage_settings import EvalSettings, eval_settings
 
 
 def device() -> torch.device:
@@ -46,12 +40,15 @@ def load_causal(model_dir: ModelDir):
 
 
 @torch.no_grad()
-def sequence_nll(model, sequences: Sequence[TokenSequence], batch_tokens: int) -> list[tuple[float, int]]:
-    """(summed negative log-likelihood, scored tokens) per sequence, over its labelled tokens."""
+def sequence_nll(
+    model, sequences: Sequence[TokenSequence], batch_tokens: int, desc: str = "score tokens"
+) -> list[tuple[float, int]]:
+    """(summed negative log-likelihood, scored tokens) per sequence, over its labelled tokens;
+    `desc` names the progress bar."""
     collate = PackedCollator()
     results: list[tuple[float, int]] = [(0.0, 0)] * len(sequences)
     capacity = max(batch_tokens, max(map(len, sequences), default=1))
-    for row in pack(sequences, capacity):
+    for row in progress.bar(pack(sequences, capacity), desc=desc, unit="batch"):
         batch = collate([row])
         labels = batch["labels"][0, 1:].to(device())
         logits = model(
@@ -88,19 +85,20 @@ def _windows(texts: Sequence[str], tokenizer, max_length: int, max_tokens: int) 
     return windows
 
 
-def perplexity(model, tokenizer, texts: Sequence[str], settings: dict) -> dict:
-    windows = _windows(texts, tokenizer, settings["max_length"], settings["max_tokens"])
+def perplexity(model, tokenizer, texts: Sequence[str], settings) -> dict:
+    """settings: max_length, max_tokens, batch_tokens (EvalSettings, or evaluation's PerplexitySettings)."""
+    windows = _windows(texts, tokenizer, settings.max_length, settings.max_tokens)
     if not windows:
         return {"perplexity": None, "tokens": 0}
-    nll = sequence_nll(model, windows, settings["batch_tokens"])
+    nll = sequence_nll(model, windows, settings.batch_tokens, "perplexity")
     total, tokens = sum(n for n, _ in nll), sum(t for _, t in nll)
     return {"perplexity": math.exp(total / tokens), "nll_per_token": total / tokens, "tokens": tokens}
 
 
-def chat_loss(model, tokenizer, chats: pd.DataFrame, settings: dict) -> dict:
+def chat_loss(model, tokenizer, chats: pd.DataFrame, settings: EvalSettings) -> dict:
     """Mean loss over assistant tokens of held-out chats (the SFT objective)."""
-    sequences, stats = chat_sequences(chats, tokenizer, settings["max_length"])
-    budget, kept = settings["max_tokens"], []
+    sequences, stats = chat_sequences(chats, tokenizer, settings.max_length)
+    budget, kept = settings.max_tokens, []
     for sequence in sequences:
         if budget <= 0:
             break
@@ -108,7 +106,7 @@ def chat_loss(model, tokenizer, chats: pd.DataFrame, settings: dict) -> dict:
         budget -= len(sequence)
     if not kept:
         return {"loss": None, "target_tokens": 0, "chats": 0}
-    nll = sequence_nll(model, kept, settings["batch_tokens"])
+    nll = sequence_nll(model, kept, settings.batch_tokens, "held-out chat loss")
     total, tokens = sum(n for n, _ in nll), sum(t for _, t in nll)
     return {"loss": total / tokens, "target_tokens": tokens, "chats": len(kept), "skipped": stats["skipped"]}
 
@@ -119,7 +117,7 @@ def generate_samples(
 ) -> list[dict]:
     """Greedy answers to fixed prompts, so stages can be compared side by side."""
     samples = []
-    for prompt in prompts:
+    for prompt in progress.bar(prompts, desc="generate samples", unit="prompt"):
         ids = tokenizer.apply_chat_template(
             [{"role": "user", "content": prompt}],
             add_generation_prompt=True,
@@ -153,10 +151,9 @@ def evaluate_language_model(
 ) -> dict:
     """Perplexity per corpus, held-out chat loss per corpus, and sample generations.
 
-    params: max_length, max_tokens (per corpus), batch_tokens, prompts, max_new_tokens,
-    repetition_penalty (greedy decoding of small models loops without one).
+    params: `training.eval` (EvalSettings, or its mapping).
     """
-    settings = {**EVAL_DEFAULTS, **params}
+    settings = eval_settings(params)
     model = load_causal(model_dir)
     tokenizer = ModelDir(model_dir).load_tokenizer()
     return {
@@ -170,20 +167,20 @@ def evaluate_language_model(
         "samples": generate_samples(
             model,
             tokenizer,
-            settings.get("prompts", []),
-            settings["max_new_tokens"],
-            settings["repetition_penalty"],
+            settings.prompts,
+            settings.max_new_tokens,
+            settings.repetition_penalty,
         ),
     }
 
 
-def evaluate_reward_model(model_dir: ModelDir, preferences: pd.DataFrame, params: dict) -> dict:
-    settings = {**EVAL_DEFAULTS, **params}
+def evaluate_reward_model(model_dir: ModelDir, preferences: pd.DataFrame, params: dict | EvalSettings) -> dict:
+    settings = eval_settings(params)
     model_dir = ModelDir(model_dir)
     tokenizer = model_dir.load_tokenizer()
     ensure_pad_token(tokenizer)
     model = model_dir.load_reward_model(dtype=torch.float32).to(device())
-    ids, chosen, rejected = score_pairs(model, tokenizer, preferences, settings["max_length"])
+    ids, chosen, rejected = score_pairs(model, tokenizer, preferences, settings.max_length)
     margins = [c - r for c, r in zip(chosen, rejected, strict=True)]
     return {
         "pairs": len(ids),
@@ -195,7 +192,7 @@ def evaluate_reward_model(model_dir: ModelDir, preferences: pd.DataFrame, params
 
 
 def completion_logps(
-    model, tokenizer, preferences: pd.DataFrame, settings: dict
+    model, tokenizer, preferences: pd.DataFrame, settings: EvalSettings
 ) -> tuple[list[str], list[float], list[float], list[dict]]:
     """(pair ids, summed log-probabilities of each pair's chosen and of its rejected completion
     given the prompt, skipped pairs). A pair is skipped, with its reason, when a completion has no
@@ -205,7 +202,7 @@ def completion_logps(
         prompt = as_messages(row.prompt, f"preference {row.id} prompt")
         for side in ("chosen", "rejected"):
             chats.append({"id": f"{row.id}:{side}", "messages": prompt + as_messages(getattr(row, side), row.id)})
-    sequences, stats = chat_sequences(pd.DataFrame(chats), tokenizer, settings["max_length"], target="last")
+    sequences, stats = chat_sequences(pd.DataFrame(chats), tokenizer, settings.max_length, target="last")
     failed = {item["id"]: item["reason"] for item in stats["skipped"]}
     by_id = dict(zip([c["id"] for c in chats if c["id"] not in failed], sequences, strict=True))
     pair_ids, scored, skipped = [], [], []
@@ -217,16 +214,16 @@ def completion_logps(
             continue
         pair_ids.append(pair_id)
         scored += [by_id[side] for side in sides]
-    logps = [-nll for nll, _ in sequence_nll(model, scored, settings["batch_tokens"])] if scored else []
+    logps = [-nll for nll, _ in sequence_nll(model, scored, settings.batch_tokens, "preference log-probs")] if scored else []
     return pair_ids, logps[0::2], logps[1::2], skipped
 
 
 def evaluate_dpo(
-    policy_dir: ModelDir, reference_dir: ModelDir, preferences: pd.DataFrame, params: dict
+    policy_dir: ModelDir, reference_dir: ModelDir, preferences: pd.DataFrame, params: dict | EvalSettings, beta: float
 ) -> dict:
-    """DPO's implicit reward r = beta * (log pi(y|x) - log pi_ref(y|x)) on held-out pairs."""
-    settings = {**EVAL_DEFAULTS, **params}
-    beta = float(settings.get("beta", 0.1))
+    """DPO's implicit reward r = beta * (log pi(y|x) - log pi_ref(y|x)) on held-out pairs (beta:
+    the DPO stage's)."""
+    settings = eval_settings(params)
     tokenizer = ModelDir(policy_dir).load_tokenizer()
     ids, policy_c, policy_r, skipped = completion_logps(load_causal(policy_dir), tokenizer, preferences, settings)
     _, ref_c, ref_r, _ = completion_logps(load_causal(reference_dir), tokenizer, preferences, settings)

@@ -9,6 +9,7 @@ import torch
 from domainforge.training.artifacts import ModelDir
 from domainforge.training.base_model import ensure_pad_token
 from domainforge.training.runtime import Runtime
+from domainforge.training.stage_settings import StageSettings
 
 CAUSAL, REWARD = "causal", "reward"
 
@@ -29,21 +30,18 @@ def load_model(model_dir: ModelDir, kind: str, runtime: Runtime, tokenizer=None)
     return model
 
 
-def lora_config(params: dict, kind: str):
-    """A peft LoraConfig from stage params, or None for full fine-tuning."""
-    mode = params.get("finetuning", "full")
-    if mode == "full":
+def lora_config(params: StageSettings, kind: str):
+    """A peft LoraConfig from the stage's `lora` settings, or None for full fine-tuning."""
+    if params.finetuning == "full":
         return None
-    if mode != "lora":
-        raise ValueError(f"finetuning must be 'full' or 'lora', got {mode!r}")
     from peft import LoraConfig
 
-    lora = params.get("lora", {})
+    lora = params.lora
     return LoraConfig(
-        r=int(lora.get("r", 16)),
-        lora_alpha=int(lora.get("alpha", 32)),
-        lora_dropout=float(lora.get("dropout", 0.0)),
-        target_modules=lora.get("target_modules", "all-linear"),
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.target_modules if isinstance(lora.target_modules, str) else list(lora.target_modules),
         task_type="CAUSAL_LM" if kind == CAUSAL else "SEQ_CLS",
     )
 

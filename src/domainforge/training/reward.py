@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from transformers import Trainer
 
+from domainforge import progress
 from domainforge.training.packing import as_messages
 
 
@@ -83,7 +84,7 @@ def score_pairs(model, tokenizer, preferences: pd.DataFrame, max_length: int, ba
     collate = PairCollator(tokenizer.pad_token_id)
     pairs = preference_chats(preferences)
     chosen, rejected = [], []
-    for begin in range(0, len(pairs), batch_size):
+    for begin in progress.bar(range(0, len(pairs), batch_size), desc="reward model pairs", unit="batch"):
         items = [
             {"chosen": chat_ids(c, tokenizer, max_length), "rejected": chat_ids(r, tokenizer, max_length)}
             for _, c, r in pairs[begin : begin + batch_size]

@@ -1,13 +1,8 @@
 """The four training stages. Each takes (input model directory, record table, params, runtime)
 and returns a StageResult whose model is a full Hugging Face directory.
 
-Stage params (see conf/base/parameters_training.yml): max_steps, learning_rate, lr_scheduler,
-warmup_ratio, weight_decay, max_grad_norm, seed, save_steps, logging_steps, finetuning
-("full" | "lora") with lora {r, alpha, dropout, target_modules}, plus per stage:
-  pt:  seq_len, batch_tokens (tokens per optimizer step), separate_documents
-  sft: max_length (per chat), batch_tokens
-  rm:  max_length, batch_size (pairs per optimizer step)
-  dpo: max_length, batch_size, beta, loss_type, precompute_ref_log_probs
+Stage params: a mapping or the stage's settings class (stage_settings.py: every key, its default
+and meaning); the engine checks them, so a stage function always gets its typed settings.
 """
 
 from __future__ import annotations
@@ -32,9 +27,16 @@ from domainforge.training.packing import (
 )
 from domainforge.training.reward import PairCollator, PairwiseRewardTrainer, chat_ids, preference_chats
 from domainforge.training.runtime import Runtime, trainer_kwargs
+from domainforge.training.stage_settings import (
+    DpoSettings,
+    PretrainSettings,
+    RewardSettings,
+    SftSettings,
+    StageSettings,
+)
 
 
-def _with_lora(model, params: dict, kind: str):
+def _with_lora(model, params: StageSettings, kind: str):
     config = lora_config(params, kind)
     if config is None:
         return model
@@ -53,7 +55,7 @@ def _fit(
     batching: tuple[int, int],
     stats: dict,
     *,
-    params: dict,
+    params: StageSettings,
     runtime: Runtime,
     callbacks,
     trainer_class=Trainer,
@@ -64,7 +66,10 @@ def _fit(
     trainer = trainer_class(
         model=_with_lora(load_model(model, kind, runtime, tokenizer), params, kind),
         args=TrainingArguments(
-            **trainer_kwargs(params, runtime, str(run.checkpoints), per_device, accumulation)
+            **trainer_kwargs(
+                params, runtime, str(run.checkpoints), per_device, accumulation,
+                padding_free=isinstance(collator, PackedCollator),
+            )
         ),
         train_dataset=ListDataset(items),
         data_collator=collator,
@@ -79,18 +84,18 @@ def _fit(
 
 @stage("pt")
 def continued_pretraining(
-    run: RunDir, model: ModelDir, documents: pd.DataFrame, *, params: dict, runtime: Runtime, callbacks=()
+    run: RunDir, model: ModelDir, documents: pd.DataFrame, *, params: PretrainSettings, runtime: Runtime, callbacks=()
 ) -> StageResult:
     """Causal-LM loss on documents packed into fixed blocks with EOS between documents."""
     tokenizer = model.load_tokenizer()
     texts = list(documents["text"])
     # Shuffle before packing so blocks mix domain and general text instead of following file order.
-    random.Random(params.get("seed", 42)).shuffle(texts)
-    seq_len = int(params["seq_len"])
-    blocks = document_blocks(texts, tokenizer, seq_len, bool(params.get("separate_documents", False)))
+    random.Random(params.seed).shuffle(texts)
+    seq_len = params.seq_len
+    blocks = document_blocks(texts, tokenizer, seq_len, params.separate_documents)
     if not blocks:
         raise ValueError("pretraining corpus is empty after tokenization")
-    batching = runtime.micro_batches(seq_len, math.ceil(int(params["batch_tokens"]) / seq_len))
+    batching = runtime.micro_batches(seq_len, math.ceil(params.batch_tokens / seq_len))
     stats = {
         "documents": len(texts),
         "blocks": len(blocks),
@@ -104,15 +109,15 @@ def continued_pretraining(
 
 @stage("sft")
 def supervised_finetuning(
-    run: RunDir, model: ModelDir, chats: pd.DataFrame, *, params: dict, runtime: Runtime, callbacks=()
+    run: RunDir, model: ModelDir, chats: pd.DataFrame, *, params: SftSettings, runtime: Runtime, callbacks=()
 ) -> StageResult:
     """Loss on assistant tokens only; chats packed padding-free, each kept separate."""
     tokenizer = model.load_tokenizer()
-    max_length = int(params["max_length"])
+    max_length = params.max_length
     sequences, stats = chat_sequences(chats, tokenizer, max_length)
     if not sequences:
         raise ValueError("no trainable chats (see skipped reasons): " + repr(stats["skipped"][:3]))
-    batch_tokens = int(params["batch_tokens"])
+    batch_tokens = params.batch_tokens
     # One packed row is one micro-batch: as large as the machine allows, no larger than a step.
     capacity = max(max_length, min(runtime.micro_batch_tokens, math.ceil(batch_tokens / runtime.world_size)))
     rows = pack(sequences, capacity)
@@ -130,12 +135,12 @@ def supervised_finetuning(
 
 @stage("rm")
 def reward_modelling(
-    run: RunDir, model: ModelDir, preferences: pd.DataFrame, *, params: dict, runtime: Runtime, callbacks=()
+    run: RunDir, model: ModelDir, preferences: pd.DataFrame, *, params: RewardSettings, runtime: Runtime, callbacks=()
 ) -> StageResult:
     """Sequence-classification head on the SFT model, pairwise loss -log sigma(r_c - r_r)."""
     tokenizer = model.load_tokenizer()
     ensure_pad_token(tokenizer)
-    max_length = int(params["max_length"])
+    max_length = params.max_length
     items = [
         {
             "chosen": chat_ids(chosen, tokenizer, max_length),
@@ -145,7 +150,7 @@ def reward_modelling(
     ]
     if not items:
         raise ValueError("no preference pairs to train the reward model on")
-    batching = runtime.micro_batches(2 * max_length, int(params["batch_size"]))
+    batching = runtime.micro_batches(2 * max_length, params.batch_size)
     stats = {"pairs": len(items), "pad_token": tokenizer.pad_token}
     return _fit(
         run, model, REWARD, tokenizer, items, PairCollator(tokenizer.pad_token_id), batching, stats,
@@ -155,7 +160,7 @@ def reward_modelling(
 
 @stage("dpo")
 def direct_preference_optimization(
-    run: RunDir, model: ModelDir, preferences: pd.DataFrame, *, params: dict, runtime: Runtime, callbacks=()
+    run: RunDir, model: ModelDir, preferences: pd.DataFrame, *, params: DpoSettings, runtime: Runtime, callbacks=()
 ) -> StageResult:
     """trl DPOTrainer from the SFT model. The reference is never a deep copy of the policy (the
     pattern that breaks under ZeRO-3): reference log-probs are precomputed before training, or,
@@ -174,20 +179,24 @@ def direct_preference_optimization(
     ]
     if not records:
         raise ValueError("no preference pairs for DPO")
-    max_length = int(params["max_length"])
-    per_device, accumulation = runtime.micro_batches(2 * max_length, int(params["batch_size"]))
+    max_length = params.max_length
+    per_device, accumulation = runtime.micro_batches(2 * max_length, params.batch_size)
     # Only the pairs the steps will consume (seeded sample): precomputing reference log-probs
     # for pairs never trained on would cost a forward pass each.
-    consumed = int(params["max_steps"]) * per_device * accumulation * runtime.world_size
+    # With num_train_epochs every pair is consumed.
+    steps = params.max_steps if params.num_train_epochs is None else None
+    consumed = steps * per_device * accumulation * runtime.world_size if steps else len(records)
     if consumed < len(records):
-        records = random.Random(params.get("seed", 42)).sample(records, consumed)
+        records = random.Random(params.seed).sample(records, consumed)
     peft_config = lora_config(params, CAUSAL)
     config = DPOConfig(
         **trainer_kwargs(params, runtime, str(run.checkpoints), per_device, accumulation),
-        beta=float(params.get("beta", 0.1)),
-        loss_type=list(params.get("loss_type", ["sigmoid"])),
+        beta=params.beta,
+        loss_type=list(params.loss_type),
         max_length=max_length,
-        precompute_ref_log_probs=bool(params.get("precompute_ref_log_probs", peft_config is None)),
+        precompute_ref_log_probs=(
+            peft_config is None if params.precompute_ref_log_probs is None else params.precompute_ref_log_probs
+        ),
     )
     trainer = DPOTrainer(
         model=load_model(model, CAUSAL, runtime),

@@ -6,41 +6,15 @@ Domain-agnostic: the registry instantiates it once per domain under the domain's
 """
 from kedro.pipeline import Pipeline, node, pipeline
 
-from domainforge.data import (
-    chat_format,
-    dedup,
-    ingest,
-    language,
-    ledger,
-    mix,
-    normalise,
-    privacy,
-    quality,
-    quality_classifier,
-    report,
-    split,
-)
+from domainforge.curation import decontaminate, mix, registry, report, split
+from domainforge.curation.ingest import read as ingest
+from domainforge.export.hf_dataset import chat_dataset_files
+from domainforge.pipelines.data import nodes
 
-# Every dataset that holds records dropped or quarantined somewhere; the ledger reads them all.
-DROP_TABLES = [
-    "quarantine_documents",
-    "quarantine_chats",
-    "quarantine_preferences",
-    "drops_normalise",
-    "drops_language",
-    "drops_quality",
-    "drops_classifier",
-    "drops_exact_dedup",
-    "drops_near_dedup",
-    "drops_chat_format",
-    "drops_preference_format",
-    "drops_mix_pretrain",
-    "drops_mix_sft",
-]
-INPUT_TABLES = ["documents_raw", "chats_raw", "preferences_raw"]
-KEPT_TABLES = [
-    "pretrain_train",
-    "pretrain_eval",
+# The machine settings are global, not per domain (the registry keeps them un-namespaced).
+RUNTIME = "params:curation_runtime"
+# The kept outputs of the in-memory tables (documents: the mixed table says where each went).
+KEPT_RECORD_TABLES = [
     "sft_train",
     "sft_eval",
     "preference_train",
@@ -52,9 +26,9 @@ def _ingest() -> Pipeline:
     return pipeline(
         [
             node(
-                ingest.ingest_documents,
-                ["raw_pretrain_domain", "raw_pretrain_general", "params:ingest"],
-                ["documents_raw", "quarantine_documents"],
+                nodes.ingest_documents,
+                ["raw_pretrain_domain", "raw_pretrain_general", "params:ingest", RUNTIME],
+                "documents_raw",
                 name="ingest_documents",
             ),
             node(
@@ -75,104 +49,160 @@ def _ingest() -> Pipeline:
 
 
 def _curate_documents() -> Pipeline:
+    """Sharded tables, saved where a stage needs all documents first (the classifier's training
+    sample, dedup, the mix); the record-level stages between them pass plans in memory and run
+    as one pass over the parts when the next table is saved (see nodes.py)."""
     return pipeline(
         [
             node(
-                normalise.normalise_documents,
-                ["documents_raw", "params:normalise"],
-                ["documents_normalised", "drops_normalise"],
+                nodes.normalise_documents,
+                ["documents_raw", "params:normalise", RUNTIME],
+                "documents_normalised",
                 name="normalise_documents",
                 tags=["normalise"],
             ),
             node(
-                language.detect_language,
-                ["documents_normalised", "params:language"],
-                ["documents_language", "drops_language"],
+                nodes.count_tokens,
+                ["documents_normalised", "base_tokenizer", "params:mix"],
+                "documents_counted",
+                name="count_tokens",
+                tags=["normalise"],
+            ),
+            node(
+                nodes.detect_language,
+                ["documents_counted", "params:language", RUNTIME],
+                "documents_language",
                 name="detect_language",
                 tags=["quality"],
             ),
             node(
-                quality.filter_quality,
-                ["documents_language", "params:quality"],
-                ["documents_quality", "drops_quality"],
+                nodes.filter_quality,
+                ["documents_language", "params:quality", RUNTIME],
+                "documents_filtered",
                 name="filter_quality",
                 tags=["quality"],
             ),
             node(
-                quality_classifier.tokenise_documents,
-                ["documents_quality", "params:quality_classifier"],
-                "classifier_tokens",
+                nodes.tokenise_for_classifier,
+                ["documents_filtered", "params:quality_classifier", RUNTIME],
+                "documents_quality",
                 name="tokenise_for_classifier",
                 tags=["quality"],
             ),
             node(
-                quality_classifier.train_quality_classifier,
-                ["documents_quality", "raw_nonprose", "params:quality_classifier", "classifier_tokens"],
+                nodes.train_quality_classifier,
+                ["documents_quality", "raw_nonprose", "params:quality_classifier"],
                 ["quality_classifier", "quality_classifier_metrics"],
                 name="train_quality_classifier",
                 tags=["quality"],
             ),
             node(
-                quality_classifier.filter_by_classifier,
-                ["documents_quality", "quality_classifier", "params:quality_classifier", "classifier_tokens"],
-                ["documents_classified", "drops_classifier"],
+                nodes.filter_by_classifier,
+                ["documents_quality", "quality_classifier", "params:quality_classifier", RUNTIME],
+                "documents_classified",
                 name="filter_by_classifier",
                 tags=["quality"],
             ),
             node(
-                dedup.exact_dedup,
-                ["documents_classified", "params:dedup"],
-                ["documents_exact_dedup", "drops_exact_dedup"],
+                nodes.exact_dedup,
+                ["documents_classified", "params:dedup", RUNTIME],
+                "exact_duplicates",
                 name="exact_dedup",
                 tags=["dedup"],
             ),
             node(
-                dedup.near_dedup,
-                ["documents_exact_dedup", "params:dedup"],
-                ["documents_deduped", "drops_near_dedup", "dedup_report"],
+                nodes.near_dedup,
+                ["documents_classified", "exact_duplicates", "params:dedup", RUNTIME],
+                ["near_duplicates", "dedup_report"],
                 name="near_dedup",
                 tags=["dedup"],
             ),
             node(
-                privacy.scrub_documents,
-                ["documents_deduped", "params:privacy"],
-                ["documents_curated", "privacy_report_documents"],
+                nodes.decontaminate_documents,
+                ["documents_classified", "exact_duplicates", "near_duplicates", "decontamination_index",
+                 "params:decontamination", RUNTIME],
+                "documents_decontaminated",
+                name="decontaminate_documents",
+                tags=["decontam"],
+            ),
+            node(
+                nodes.scrub_documents,
+                ["documents_decontaminated", "params:privacy", RUNTIME],
+                "documents_curated",
                 name="scrub_documents",
                 tags=["privacy"],
+            ),
+            node(
+                nodes.privacy_report_documents,
+                ["documents_curated", "params:privacy"],
+                "privacy_report_documents",
+                name="report_privacy_documents",
+                tags=["privacy", "report"],
             ),
         ]
     )
 
 
-def _curate_chats() -> Pipeline:
+def _decontamination_index() -> Pipeline:
     return pipeline(
         [
             node(
-                chat_format.validate_chats,
-                ["chats_raw", "params:normalise"],
-                ["chats_valid", "drops_chat_format"],
-                name="validate_chats",
+                nodes.build_decontamination_index,
+                ["raw_benchmarks", "params:benchmarks", "params:benchmark_suites", "params:evaluation",
+                 "params:decontamination"],
+                "decontamination_index",
+                name="build_decontamination_index",
+                tags=["decontam"],
+            ),
+            node(
+                nodes.decontamination_report,
+                {"index": "decontamination_index", "documents": "documents_curated",
+                 **{t: t for t in decontaminate.STAGE.drop_tables}},
+                "decontamination_report",
+                name="report_decontamination",
+                tags=["decontam", "report"],
+            ),
+        ]
+    )
+
+
+def _curate_records(kind: str, validate) -> Pipeline:
+    """Chats or preference pairs: validated, deduplicated, decontaminated, scrubbed."""
+    return pipeline(
+        [
+            node(
+                validate,
+                [f"{kind}_raw", "params:normalise", RUNTIME],
+                [f"{kind}_valid", f"drops_{'chat' if kind == 'chats' else 'preference'}_format"],
+                name=f"validate_{kind}",
                 tags=["format"],
             ),
             node(
-                privacy.scrub_chats,
-                ["chats_valid", "params:privacy"],
-                ["chats_curated", "privacy_report_chats"],
-                name="scrub_chats",
-                tags=["privacy"],
+                nodes.exact_dedup_records,
+                [f"{kind}_valid", "params:dedup"],
+                [f"{kind}_exact_dedup", f"drops_exact_dedup_{kind}"],
+                name=f"exact_dedup_{kind}",
+                tags=["dedup"],
             ),
             node(
-                chat_format.validate_preferences,
-                ["preferences_raw", "params:normalise"],
-                ["preferences_valid", "drops_preference_format"],
-                name="validate_preferences",
-                tags=["format"],
+                nodes.near_dedup_records,
+                [f"{kind}_exact_dedup", "params:dedup"],
+                [f"{kind}_deduped", f"drops_near_dedup_{kind}", f"dedup_report_{kind}"],
+                name=f"near_dedup_{kind}",
+                tags=["dedup"],
             ),
             node(
-                privacy.scrub_preferences,
-                ["preferences_valid", "params:privacy"],
-                ["preferences_curated", "privacy_report_preferences"],
-                name="scrub_preferences",
+                nodes.decontaminate,
+                [f"{kind}_deduped", "decontamination_index", "params:decontamination", RUNTIME],
+                [f"{kind}_decontaminated", f"drops_decontam_{kind}"],
+                name=f"decontaminate_{kind}",
+                tags=["decontam"],
+            ),
+            node(
+                nodes.scrub_chats if kind == "chats" else nodes.scrub_preferences,
+                [f"{kind}_decontaminated", "params:privacy", RUNTIME],
+                [f"{kind}_curated", f"privacy_report_{kind}"],
+                name=f"scrub_{kind}",
                 tags=["privacy"],
             ),
         ]
@@ -183,9 +213,9 @@ def _mix_and_split() -> Pipeline:
     return pipeline(
         [
             node(
-                mix.mix_pretraining,
-                ["documents_curated", "base_tokenizer", "params:mix"],
-                ["pretrain_mixed", "drops_mix_pretrain", "mix_report_pretrain"],
+                nodes.mix_pretraining,
+                ["documents_curated", "params:mix", "params:split", RUNTIME],
+                ["pretrain_mixed", "mix_report_pretrain"],
                 name="mix_pretraining",
                 tags=["mix"],
             ),
@@ -197,8 +227,8 @@ def _mix_and_split() -> Pipeline:
                 tags=["mix"],
             ),
             node(
-                split.split_records,
-                ["pretrain_mixed", "params:split"],
+                nodes.split_pretraining,
+                ["pretrain_mixed", RUNTIME],
                 ["pretrain_train", "pretrain_eval"],
                 name="split_pretraining",
                 tags=["format"],
@@ -217,16 +247,25 @@ def _mix_and_split() -> Pipeline:
                 name="split_preferences",
                 tags=["format"],
             ),
+            node(
+                chat_dataset_files,
+                ["sft_train", "sft_eval", "preference_train", "preference_eval", "params:model_card"],
+                "hf_chat_dataset",
+                name="export_chat_dataset",
+                tags=["export"],
+            ),
         ]
     )
 
 
 def _account() -> Pipeline:
+    in_memory = [*registry.INPUT_TABLES, *registry.drop_tables(), *KEPT_RECORD_TABLES]
     return pipeline(
         [
             node(
-                ledger.build_ledger_node,
-                {name: name for name in INPUT_TABLES + DROP_TABLES + KEPT_TABLES},
+                nodes.build_ledger,
+                {"documents_raw": "documents_raw", "pretrain_mixed": "pretrain_mixed", "runtime": RUNTIME,
+                 **{name: name for name in in_memory}},
                 "ledger",
                 name="build_ledger",
                 tags=["report"],
@@ -235,8 +274,8 @@ def _account() -> Pipeline:
                 report.build_data_report,
                 {
                     "ledger": "ledger",
-                    "documents_raw": "documents_raw",
                     "chats_raw": "chats_raw",
+                    "preferences_raw": "preferences_raw",
                     "documents_curated": "documents_curated",
                     "tokenizer": "base_tokenizer",
                     **{
@@ -245,6 +284,9 @@ def _account() -> Pipeline:
                             "mix_report_pretrain",
                             "mix_report_sft",
                             "dedup_report",
+                            "dedup_report_chats",
+                            "dedup_report_preferences",
+                            "decontamination_report",
                             "quality_classifier_metrics",
                             "privacy_report_documents",
                             "privacy_report_chats",
@@ -275,4 +317,12 @@ def _account() -> Pipeline:
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return _ingest() + _curate_documents() + _curate_chats() + _mix_and_split() + _account()
+    return (
+        _ingest()
+        + _decontamination_index()
+        + _curate_documents()
+        + _curate_records("chats", nodes.validate_chats)
+        + _curate_records("preferences", nodes.validate_preferences)
+        + _mix_and_split()
+        + _account()
+    )

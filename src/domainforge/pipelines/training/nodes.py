@@ -14,20 +14,11 @@ from domainforge.training import evaluate, report, stages
 from domainforge.training.artifacts import ModelDir
 from domainforge.training.base_model import prepare_base_model as _prepare_base_model
 from domainforge.training.runtime import Runtime
-
-
-def _runtime(runtime: dict, deepspeed_configs: dict[str, Callable[[], dict]]) -> Runtime:
-    name = runtime.get("deepspeed", "zero2")
-    if name not in deepspeed_configs:
-        raise ValueError(
-            f"training_runtime.deepspeed={name!r}: no conf/base/deepspeed/{name}.json "
-            f"(have {sorted(deepspeed_configs)})"
-        )
-    return Runtime.from_params(runtime, deepspeed_configs[name]())
+from domainforge.training.stage_settings import stage_settings
 
 
 def prepare_base_model(base_model: dict, runtime: dict) -> ModelDir:
-    return _prepare_base_model(base_model, runtime.get("work_dir", "data/06_models/training_runs"))
+    return _prepare_base_model(base_model, Runtime.from_params(runtime).work_dir)
 
 
 def training_node(stage: Callable) -> Callable[..., ModelDir]:
@@ -37,7 +28,7 @@ def training_node(stage: Callable) -> Callable[..., ModelDir]:
     def run_stage(
         model: ModelDir, records: pd.DataFrame, params: dict, runtime: dict, deepspeed_configs
     ) -> ModelDir:
-        return stage(model, records, params=params, runtime=_runtime(runtime, deepspeed_configs)).model
+        return stage(model, records, params=params, runtime=Runtime.from_params(runtime, deepspeed_configs)).model
 
     run_stage.__name__ = stage.__name__
     return run_stage
@@ -78,13 +69,6 @@ def dpo_report(
 ) -> dict:
     evaluation = evaluate.evaluate_language_model(model, documents, chats, eval_params)
     evaluation["preference"] = evaluate.evaluate_dpo(
-        model, reference, preferences, {**eval_params, "beta": dpo_params.get("beta", 0.1)}
+        model, reference, preferences, eval_params, beta=stage_settings("dpo", dpo_params).beta
     )
     return report.stage_report("dpo", model, evaluation)
-
-
-def summarize_training(
-    base: dict, pt: dict, sft: dict, rm: dict, dpo: dict, checks: dict
-) -> tuple[dict, object]:
-    summary = report.summarize({"base": base, "pt": pt, "sft": sft, "rm": rm, "dpo": dpo}, checks)
-    return summary, report.perplexity_figure(summary)

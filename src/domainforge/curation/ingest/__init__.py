@@ -1,0 +1,1 @@
+"""Raw files -> document, chat and preference tables; unreadable records are quarantined."""

@@ -1,0 +1,1 @@
+"""Shareable model artifacts: Hugging Face model cards and GGUF files for llama.cpp / Ollama."""
