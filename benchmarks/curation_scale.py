@@ -15,11 +15,12 @@ project's conf/ whose extra env `scale` points `medical.raw_pretrain_domain` and
 shipped sample in data/01_raw/medical). Every output lands in that copy, never in data/ of the
 working tree.
 
-Recorded: documents, wall seconds of the run and docs/s, seconds per node, peak RSS of this
-process and of its largest worker process (getrusage RUSAGE_SELF / RUSAGE_CHILDREN maxrss),
+Recorded: documents, wall seconds of the run and docs/s, seconds per node, peak memory sampled
+every second from /proc (the driver's RSS, each Ray worker's RSS, and the whole process tree's
+PSS, which counts Ray's shared object store once),
 the ledger's status counts and its invariant (inputs = kept + dropped + quarantined, each
 input id once), and the machine. A watchdog stops the run if this process and its workers
-together hold more than --max-rss-gb.
+together hold more than --max-rss-gb (PSS).
 
     python benchmarks/curation_scale.py                  # writes benchmarks/results/curation_scale.json
     python benchmarks/curation_scale.py --documents 20000 --out /tmp/scale.json
@@ -168,6 +169,18 @@ def _processes() -> dict[int, tuple[int, int, str]]:
     return out
 
 
+def _pss(pid: int) -> int:
+    """Proportional set size (shared pages split among the processes that map them, so Ray's
+    object store and shared libraries are counted once over the tree, as RSS sums do not)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def _descends(pid: int, ancestor: int, processes: dict) -> bool:
     while pid > 1:
         pid = processes.get(pid, (0, 0, ""))[0]
@@ -179,22 +192,24 @@ def _descends(pid: int, ancestor: int, processes: dict) -> bool:
 def watchdog(limit_bytes: int, peak: dict) -> None:
     """Samples every second: this process (the driver), all its descendants together (forked
     workers; with the Ray engine the local cluster's GCS, raylet, object store and workers), and
-    each Ray worker ("ray::..." processes) on its own. Stops the run above `limit_bytes`."""
+    each Ray worker ("ray::..." processes) on its own. Stops the run above `limit_bytes` (PSS)."""
     me = os.getpid()
     while True:
         processes = _processes()
         tree = {pid: info for pid, info in processes.items() if pid != me and _descends(pid, me, processes)}
         driver = processes.get(me, (0, 0, ""))[1]
         rss = driver + sum(info[1] for info in tree.values())
+        pss = sum(_pss(pid) for pid in (me, *tree))
         peak["tree_rss_bytes"] = max(peak.get("tree_rss_bytes", 0), rss)
+        peak["tree_pss_bytes"] = max(peak.get("tree_pss_bytes", 0), pss)
         peak["driver_rss_bytes"] = max(peak.get("driver_rss_bytes", 0), driver)
         peak["largest_descendant_rss_bytes"] = max([peak.get("largest_descendant_rss_bytes", 0), *(i[1] for i in tree.values())])
         workers = peak.setdefault("ray_worker_rss_bytes", {})
         for pid, (_, size, command) in tree.items():
             if command.startswith("ray::"):
                 workers[pid] = max(workers.get(pid, 0), size)
-        if rss > limit_bytes:
-            print(f"watchdog: {rss / 2**30:.1f} GiB resident > {limit_bytes / 2**30:.1f} GiB, stopping", flush=True)
+        if pss > limit_bytes:
+            print(f"watchdog: {pss / 2**30:.1f} GiB (PSS) > {limit_bytes / 2**30:.1f} GiB, stopping", flush=True)
             os._exit(3)
         time.sleep(1)
 
@@ -272,7 +287,8 @@ def one_run(n: int, engine: str, workers: int, workdir: Path, max_rss_gb: float,
         "node_seconds": dict(sorted(node_seconds.items(), key=lambda kv: -kv[1])),
         "peak_rss_mib": {
             "driver": round(peak.get("driver_rss_bytes", 0) / 2**20),
-            "process_tree": round(peak.get("tree_rss_bytes", 0) / 2**20),
+            "process_tree_pss": round(peak.get("tree_pss_bytes", 0) / 2**20),  # the total that counts
+            "process_tree_rss_sum": round(peak.get("tree_rss_bytes", 0) / 2**20),  # shared pages counted per process
             "largest_descendant": round(peak.get("largest_descendant_rss_bytes", 0) / 2**20),
             "ray_workers": [round(b / 2**20) for b in workers_peak[:8]],
         },

@@ -6,7 +6,7 @@ from domainforge.curation.ledger import LedgerError, build_ledger, build_ledger_
 from domainforge.curation.mix import mix_by_ratio, mix_pretraining
 from domainforge.curation.plan import execute
 from domainforge.curation.shards import write_frame
-from domainforge.curation.split import split_records
+from domainforge.curation.split import split_preferences, split_records
 from domainforge.curation.tokens import count_step
 
 LOCAL = CurationRuntime(engine="local", address=None, workers=2, shard_rows=50)
@@ -81,6 +81,14 @@ def test_split_is_stable_per_corpus_and_keeps_train_nonempty():
     # Adding records does not move existing ones out of eval.
     _, eval_more = split_records(_docs(300, 3), {"eval_fraction": 0.01, "min_eval": 2, "seed": 0})
     assert set(eval_more["id"]) <= set(eval_["id"]) | set(f"d{i}" for i in range(30, 300))
+
+
+def test_preferences_hold_out_their_own_share():
+    pairs = _docs(400, 0)
+    _, eval_ = split_preferences(pairs, {"eval_fraction": 0.1, "preference_eval_fraction": 0.55})
+    assert len(eval_) == 220  # enough pairs for a useful RM/DPO accuracy CI
+    _, default = split_preferences(pairs, {"eval_fraction": 0.1})
+    assert len(default) == 40 and set(default["id"]) <= set(eval_["id"])  # same hash order
 
 
 def _drops(*rows):

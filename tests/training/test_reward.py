@@ -6,8 +6,9 @@ import pytest
 import torch
 from tiny_training import preferences
 
+from domainforge.evaluation.stats import bootstrap_ci
 from domainforge.training.base_model import ensure_pad_token
-from domainforge.training.reward import PairCollator, chat_ids, pairwise_loss, reward_accuracy, score_pairs
+from domainforge.training.reward import PairCollator, chat_ids, pair_wins, pairwise_loss, reward_accuracy, score_pairs
 
 
 def test_reward_accuracy_hand_checked():
@@ -15,6 +16,8 @@ def test_reward_accuracy_hand_checked():
     assert reward_accuracy([1.0, 0.2, 0.5, -1.0], [0.5, 0.3, 0.5, -2.0]) == 0.625
     with pytest.raises(ValueError):
         reward_accuracy([], [])
+    low, high = bootstrap_ci(pair_wins([1.0, 0.2, 0.5, -1.0], [0.5, 0.3, 0.5, -2.0]))
+    assert 0 <= low < 0.625 < high <= 1
 
 
 def test_pairwise_loss_hand_checked():

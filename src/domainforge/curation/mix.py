@@ -10,7 +10,6 @@ and the same pass assigns the train/eval split, so the mixed table says where ev
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -23,7 +22,7 @@ from domainforge.curation.engine import CurationRuntime, run_tasks
 from domainforge.curation.plan import Map, Plan, source_of
 from domainforge.curation.records import drop_rows
 from domainforge.curation.shards import STATUS, Shards
-from domainforge.curation.split import SplitSettings, split_settings
+from domainforge.curation.split import SplitSettings, eval_count, split_settings
 from domainforge.curation.stage import Stage
 from domainforge.curation.tokens import chat_text, count_tokens
 from domainforge.typed_settings import from_params
@@ -166,11 +165,6 @@ def _cutoffs(table: Shards, runtime: CurationRuntime, seed: int, weight: str, bu
             w = np.concatenate([m[side][1] for m in members])
             cutoffs[side] = hash_order.cutoff_in_bucket(rank, w, bucket, before, budget, keep_first=weight == "tokens")
     return cutoffs, totals
-
-
-def eval_count(size: int, fraction: float, minimum: int) -> int:
-    """Records of a corpus that go to eval (split.split_records' rule)."""
-    return min(max(minimum, math.ceil(fraction * size)), size - 1) if size > 1 else 0
 
 
 def _mark(frame: pd.DataFrame, task: int, mix_seed: int, mix_cutoffs: Mapping, split_seed: int, split_cutoffs: Mapping):

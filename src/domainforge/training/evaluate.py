@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from domainforge import progress
+from domainforge.evaluation.stats import bootstrap_ci
 from domainforge.training.artifacts import ModelDir
 from domainforge.training.base_model import ensure_pad_token
 from domainforge.training.packing import (
@@ -26,7 +27,7 @@ from domainforge.training.packing import (
     chat_sequences,
     pack,
 )
-from domainforge.training.reward import reward_accuracy, score_pairs
+from domainforge.training.reward import pair_wins, reward_accuracy, score_pairs
 from domainforge.training.stage_settings import EvalSettings, eval_settings
 
 
@@ -185,6 +186,7 @@ def evaluate_reward_model(model_dir: ModelDir, preferences: pd.DataFrame, params
     return {
         "pairs": len(ids),
         "accuracy": reward_accuracy(chosen, rejected),
+        "ci95": list(bootstrap_ci(pair_wins(chosen, rejected))),  # pairs resampled, seeded
         "margin_mean": sum(margins) / len(margins),
         "chosen_reward_mean": sum(chosen) / len(chosen),
         "rejected_reward_mean": sum(rejected) / len(rejected),
@@ -236,6 +238,7 @@ def evaluate_dpo(
         "pairs": len(ids),
         "beta": beta,
         "reward_accuracy": reward_accuracy(chosen, rejected),
+        "ci95": list(bootstrap_ci(pair_wins(chosen, rejected))),
         "reward_margin_mean": sum(margins) / len(margins),
         "chosen_reward_mean": sum(chosen) / len(chosen),
         "rejected_reward_mean": sum(rejected) / len(rejected),

@@ -148,9 +148,16 @@ def summarize(reports: dict[str, dict], checks: Mapping | ChecksSettings, benchm
             "sft": sft_after,
             "pass": None if None in (sft_before, sft_after) else sft_after < sft_before,
         },
-        "rm_accuracy": {"value": rm_accuracy, "pass": rm_accuracy > checks.min_rm_accuracy},
+        "rm_accuracy": {
+            "value": rm_accuracy,
+            "pairs": rm["evaluation"]["pairs"],
+            "ci95": rm["evaluation"].get("ci95"),
+            "pass": rm_accuracy > checks.min_rm_accuracy,
+        },
         "dpo_reward_accuracy": {
             "value": dpo_accuracy,
+            "pairs": dpo["evaluation"]["preference"]["pairs"],
+            "ci95": dpo["evaluation"]["preference"].get("ci95"),
             "pass": None if dpo_accuracy is None else dpo_accuracy > checks.min_dpo_accuracy,
         },
         "perplexity_by_stage": {

@@ -53,15 +53,17 @@ def pairwise_loss(chosen: torch.Tensor, rejected: torch.Tensor) -> torch.Tensor:
     return -F.logsigmoid(chosen - rejected).mean()
 
 
+def pair_wins(chosen: Sequence[float], rejected: Sequence[float]) -> list[float]:
+    """Per pair: 1 where the chosen answer scores higher, 0 where lower, 0.5 for a tie."""
+    if len(chosen) == 0:
+        raise ValueError("no preference pairs to score")
+    return [1.0 if c > r else 0.5 if c == r else 0.0 for c, r in zip(chosen, rejected, strict=True)]
+
+
 def reward_accuracy(chosen: Sequence[float], rejected: Sequence[float]) -> float:
     """Share of pairs where the chosen answer scores higher; a tie counts half."""
-    chosen, rejected = (
-        torch.as_tensor(chosen, dtype=torch.float64),
-        torch.as_tensor(rejected, dtype=torch.float64),
-    )
-    if chosen.numel() == 0:
-        raise ValueError("no preference pairs to score")
-    return float(((chosen > rejected).double() + 0.5 * (chosen == rejected).double()).mean())
+    wins = pair_wins(chosen, rejected)
+    return sum(wins) / len(wins)
 
 
 class PairwiseRewardTrainer(Trainer):

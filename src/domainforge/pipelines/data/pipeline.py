@@ -241,7 +241,7 @@ def _mix_and_split() -> Pipeline:
                 tags=["format"],
             ),
             node(
-                split.split_records,
+                split.split_preferences,
                 ["preferences_curated", "params:split"],
                 ["preference_train", "preference_eval"],
                 name="split_preferences",
