@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import re
 import shutil
@@ -45,6 +44,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
+from harness import write_result  # noqa: E402
 from real_corpora import REPO, load_documents, source_group  # noqa: E402
 
 OUT = REPO / "benchmarks" / "results" / "curation_scale.json"
@@ -332,10 +332,8 @@ def main() -> None:
         "engine": args.engine,
         "workers": args.workers,
         "runs": runs,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    write_result(args.out, result)  # adds machine, date and git_commit
     print(f"-> {args.out}; ledger invariant holds: {[r['ledger']['invariant_holds'] for r in runs]}")
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -33,6 +32,7 @@ from contextlib import chdir
 from pathlib import Path
 
 import yaml
+from harness import machine, write_result
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DOMAINFORGE_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -156,14 +156,12 @@ def main() -> None:
     result["targets"] = {"local_docs_per_s": 1000, "ray_over_local": 1.3, "ray_speedup_1_to_2_workers": 1.7}
     spread = {c: round(statistics.pstdev(r["all_runs_docs_per_s"]) / statistics.mean(r["all_runs_docs_per_s"]), 3)
               for c, r in result["configs"].items() if len(r["all_runs_docs_per_s"]) > 1}
-    result["machine"] = {
-        "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-        "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
-        "relative_spread_of_runs": spread,
-        "note": "fresh process per run, configurations interleaved; ratios within the spread are noise",
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    result["machine"] = machine(
+        load_average_before_after=[round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+        relative_spread_of_runs=spread,
+        note="fresh process per run, configurations interleaved; ratios within the spread are noise",
+    )
+    write_result(args.out, result)
     print(json.dumps(result["ratios"]), "->", args.out)
 
 

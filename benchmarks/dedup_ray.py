@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from harness import machine, write_result
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -148,13 +148,11 @@ def main() -> None:
                 if "cluster_start_seconds" in info:
                     info["cluster_start_seconds"] = round(info["cluster_start_seconds"], 2)
             results["corpora"][corpus] = {"documents": documents, "runs": runs}
-    results["machine"] = {
-        "cpus": os.cpu_count(),
-        "load_average_1m_at_end": round(os.getloadavg()[0], 2),  # the 2 cores are shared with other jobs
-        "python": platform.python_version(),
-        "ray": __import__("ray").__version__,
-    }
-    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    results["machine"] = machine(
+        load_average_1m_at_end=round(os.getloadavg()[0], 2),  # the 2 cores are shared with other jobs
+        ray=__import__("ray").__version__,
+    )
+    write_result(args.out, results)
     print(json.dumps(results, indent=2))
 
 

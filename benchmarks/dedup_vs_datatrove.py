@@ -28,7 +28,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import random
 import re
 import subprocess
@@ -38,6 +37,8 @@ import time
 import xml.etree.ElementTree as ET
 from itertools import combinations
 from pathlib import Path
+
+from harness import machine, write_result
 
 T_START = time.perf_counter()  # worker timing starts before any heavy import
 
@@ -407,12 +408,11 @@ def main() -> None:
         ours, theirs = best_run(runs["ours"]), best_run(runs["datatrove"])
         report = {
             "what": "near-duplicate detection on originals + edited copies of the real shared corpora",
-            "machine": {
-                "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                "load_average_at_start": round(load_at_start, 2),
-                "note": "both systems ran one after the other on the same shared machine; other work on it "
+            "machine": machine(
+                load_average_at_start=round(load_at_start, 2),
+                note="both systems ran one after the other on the same shared machine; other work on it "
                 "shows in the load average",
-            },
+            ),
             "dataset": {
                 "originals": {lang: len(texts) for lang, texts in originals.items()},
                 "documents": len(docs),
@@ -445,8 +445,7 @@ def main() -> None:
         report["peak_memory_ratio"] = round(ours["peak_rss_mib"] / theirs["peak_rss_mib"], 2)
         report["memory_scaling"] = memory_scaling(docs, tmp)
         report["datatrove_zh_default_tokenizer"] = zh_tokenizer_demo(docs, jaccard, args, tmp)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    write_result(args.out, report)
     print(json.dumps({k: report[k] for k in ("throughput_ratio", "peak_memory_ratio")}), f"-> {args.out}")
 
 

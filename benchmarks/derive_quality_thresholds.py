@@ -40,6 +40,7 @@ import pandas as pd
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
+from harness import write_result  # noqa: E402
 from real_corpora import REPO, load_documents, source_group  # noqa: E402
 from real_junk import load_real_junk  # noqa: E402
 
@@ -230,8 +231,7 @@ def main() -> None:
             "parameters": as_parameters(lang, thresholds, params),
         }
     result["content"] = derive_content(docs, dev, language_params, quality_params["content"])
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_result(OUT, result)
     if "--update-parameters" in sys.argv:
         update_parameters({lang: result[lang]["parameters"] for lang in SECTIONS})
     for lang in SECTIONS:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import rag_eval  # noqa: E402  (the evaluation corpora)
+from harness import machine, write_result  # noqa: E402
 
 from domainforge.retrieval.chunking import chunk_texts  # noqa: E402
 from domainforge.retrieval.embedders import load_embedder  # noqa: E402
@@ -80,12 +80,8 @@ def main() -> None:
     result["cosine_c_vs_torch"] = {"min": round(float(cosine.min()), 5), "mean": round(float(cosine.mean()), 5)}
     speeds = list(result["engines"].values())
     result["torch_vs_c_passages_per_s"] = round(speeds[1]["passages_per_s"] / speeds[0]["passages_per_s"], 2)
-    result["machine"] = {
-        "cpus": os.cpu_count(), "python": platform.python_version(),
-        "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-    }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    result["machine"] = machine(load_average_before_after=[round(load_before, 2), round(os.getloadavg()[0], 2)])
+    write_result(OUT, result)
     print(json.dumps({k: v for k, v in result.items() if k != "engines"}))
 
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
+
+from harness import machine, write_result
 
 REPO = Path(__file__).resolve().parents[1]
 BUDGET_S = {None: 180, "shared": 900}  # all four models / one model
@@ -94,15 +95,11 @@ def main() -> None:
         "accuracy": {s: {n: b["accuracy"] for n, b in r["benchmarks"].items()} for s, r in results.items()},
         "budget_s": budget,
         "within_budget": measured <= budget,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "platform": platform.platform(),
-            "load_average_1min": load,  # other processes on the machine slow every number above
-        },
+        # other processes on the machine slow every number above: see the load averages
+        "machine": machine(torch_threads=torch.get_num_threads(), load_average_1min=load),
     }
     out = REPO / "benchmarks/results" / f"eval_budget{'' if args.env is None else '_' + args.env}.json"
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    write_result(out, result)
     print(json.dumps(result["seconds"], indent=2), "within budget:", result["within_budget"])
 
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from harness import machine, write_result
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = Path(os.environ.get("DOMAINFORGE_SHARED_DATA", REPO.parent / "shared" / "data")) / "benchmarks"
@@ -98,18 +99,15 @@ def main() -> None:
                 result["sets"][name][f"warm_s_per_question_batch{batch}"] = round(statistics.median(times) / warm["n"], 3)
                 result["sets"][name][f"warm_runs_s_batch{batch}"] = [round(t, 2) for t in times]
             result["sets"][name]["same_predictions_batch1_vs_8"] = predicted[1] == predicted[8]
-    result["machine"] = {
-        "cpus": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "lm_eval": lm_eval.__version__,
-        "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-        "note": "run under nice -n 10 on the shared 2-core development machine",
-    }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    result["machine"] = machine(
+        torch_threads=torch.get_num_threads(),
+        torch=torch.__version__,
+        transformers=transformers.__version__,
+        lm_eval=lm_eval.__version__,
+        load_average_before_after=[round(load_before, 2), round(os.getloadavg()[0], 2)],
+        note="run under nice -n 10 on the shared 2-core development machine",
+    )
+    write_result(OUT, result)
     json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
 
 

@@ -28,6 +28,7 @@ from xml.etree import ElementTree
 
 import pandas as pd
 from faker import Faker
+from harness import write_result
 
 from domainforge.curation.privacy.names_zh import tagged_words
 from domainforge.curation.privacy.scrub import Scrubber
@@ -519,8 +520,7 @@ def main() -> None:
     started = time.perf_counter()
     result = evaluate(args.shared_data, args.per_type, args.seed)
     result["seconds"] = round(time.perf_counter() - started, 1)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_result(args.output, result)
     keys = ("recall", "name_recall_in_context", "name_recall_no_cue", "keep_rate_all", "not_idempotent_texts", "targets_met")
     print(json.dumps({k: result[k] for k in keys}, ensure_ascii=False, indent=1))
     print(json.dumps({lang: {k: v for k, v in r.items() if k != "samples"} for lang, r in result["original_text"].items()}, ensure_ascii=False))

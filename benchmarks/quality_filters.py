@@ -35,6 +35,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 from derive_quality_thresholds import PUBLISHED_EN
 from handwritten_junk import HANDWRITTEN_JUNK
+from harness import write_result  # noqa: E402
 from real_corpora import REPO, load_documents, load_sft_answers, nonprose_files, source_group  # noqa: E402
 
 from domainforge.curation.quality.classifier import (  # noqa: E402
@@ -243,8 +244,7 @@ def main() -> None:
         },
         "corpus_documents": int(len(corpora)),
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_result(OUT, result)
     print(json.dumps(result["headline"], indent=2))
 
 

@@ -23,7 +23,6 @@ Run: python benchmarks/real_junk_filters.py  (writes results/real_junk_filters.j
 from __future__ import annotations
 
 import hashlib
-import json
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
+from harness import write_result  # noqa: E402
 from real_corpora import REPO, load_documents, nonprose_files, source_group  # noqa: E402
 from real_junk import KINDS, load_real_junk  # noqa: E402
 
@@ -206,8 +206,7 @@ def main() -> None:
             "docs_per_s": round(len(mixed) / chain_seconds, 1),
         },
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_result(OUT, result)
 
     print(f"git {state['head']}; uncommitted filter changes: {state['uncommitted_filter_changes'] or 'none'}")
     print(f"{'kind':16} {'docs':>5} {'files':>5} {'caught':>7} {'dev':>6} {'test':>6}  stages")

@@ -29,6 +29,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from harness import machine, write_result
+
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "serve_speed.json"
 WORK_DIR = REPO / "data" / "06_models" / "training_runs"  # training_runtime.work_dir
@@ -165,20 +167,17 @@ def main() -> None:
         "end_to_end_tokens_per_s_median": median("end_to_end_tokens_per_s"),
         "completion_tokens_total": sum(r["completion_tokens"] for r in rows),
         "rows": rows,
-        "machine": {
-            "cpu": cpu_model(),
-            "cpus": os.cpu_count(),
-            "device": args.device,
-            "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(),
-            "python": platform.python_version(),
-            "load_average_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
-            "note": "shared 2-core development machine: other engineers' jobs ran at the same time, and the "
-                    "benchmark ran at nice 10, so these are lower bounds of what the model does alone",
-        },
+        "machine": machine(
+            cpu=cpu_model(),
+            device=args.device,
+            torch=torch.__version__,
+            torch_threads=torch.get_num_threads(),
+            load_average_before_after=[round(load_before[0], 2), round(load_after[0], 2)],
+            note="shared 2-core development machine: other engineers' jobs ran at the same time, and the "
+                 "benchmark ran at nice 10, so these are lower bounds of what the model does alone",
+        ),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_result(args.out, result)
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}, ensure_ascii=False, indent=2))
 
 

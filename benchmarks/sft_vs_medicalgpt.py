@@ -28,7 +28,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import runpy
 import statistics
 import subprocess
@@ -36,6 +35,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from harness import machine, write_result
 
 from domainforge.training.runtime import clean_env
 
@@ -264,7 +265,7 @@ def main() -> None:
             "lora": LORA,
             "ours": "DeepSpeed ZeRO-2, padding-free packing, no gradient checkpointing",
         },
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_average_1min": load},
+        "machine": machine(load_average_1min=load),
         "runs": runs,
         "ours_tokens_per_s": ours,
         "medicalgpt_tokens_per_s": median("medicalgpt"),
@@ -273,8 +274,7 @@ def main() -> None:
         "ratio_vs_medicalgpt_no_checkpointing": round(ours / median("medicalgpt_no_checkpointing"), 3),
         "target_ratio": 1.5,
     }
-    RESULT.parent.mkdir(parents=True, exist_ok=True)
-    RESULT.write_text(json.dumps(result, indent=2))
+    write_result(RESULT, result)
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
 
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
+
+from harness import machine, write_result
 
 REPO = Path(__file__).resolve().parents[1]
 RESULT = REPO / "benchmarks/results/training_effect_shared.json"
@@ -76,10 +77,10 @@ def main() -> None:
     result = {
         "benchmark": "kedro run --pipelines medical_data,medical_train,medical_eval --env shared (real corpora, SmolLM2-135M)",
         "minutes": None if seconds is None else round(seconds / 60, 2),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_average_1min": load},
+        "machine": machine(load_average_1min=load),
         **collect(),
     }
-    RESULT.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    write_result(RESULT, result)
     print(json.dumps(result["summary"], indent=2))
 
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
+
+from harness import machine, write_result
 
 REPO = Path(__file__).resolve().parents[1]
 RESULT = REPO / "benchmarks/results/training_main_job.json"
@@ -60,11 +61,10 @@ def main() -> None:
         "total_minutes": round(total / 60, 2),
         "training_minutes": round(sum(training.values()) / 60, 2),
         "evaluation_minutes": round(sum(evaluation.values()) / 60, 2),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_average_1min": load},
+        "machine": machine(load_average_1min=load),
         "node_seconds": dict(sorted(seconds.items(), key=lambda kv: -kv[1])),
     }
-    RESULT.parent.mkdir(parents=True, exist_ok=True)
-    RESULT.write_text(json.dumps(result, indent=2))
+    write_result(RESULT, result)
     print(json.dumps({k: v for k, v in result.items() if k != "node_seconds"}, indent=2))
 
 
