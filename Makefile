@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine:
 #   make run    installs everything, then runs the main job on the shipped sample
 #   make test   installs everything, then runs the tests
+# `make bench` lists the benchmarks; `make bench B=<name> [ARGS=...]` runs benchmarks/<name>.py.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ BIN := $(VENV)/bin
 MLFLOW_VENV := .venv-mlflow
 export KEDRO_DISABLE_TELEMETRY := 1
 
-.PHONY: setup run test test-fast lint viz mlflow-ui
+.PHONY: setup run test test-fast lint viz mlflow-ui bench
 
 setup: $(VENV)/.installed $(MLFLOW_VENV)/.installed
 
@@ -49,3 +50,17 @@ viz: setup
 
 mlflow-ui: setup
 	$(MLFLOW_VENV)/bin/mlflow ui --backend-store-uri sqlite:///data/09_tracking/mlflow.db --host 127.0.0.1
+
+# Benchmarks are not part of `make test`: most take minutes to hours and several read ../shared/data.
+# Without B: each runnable script under benchmarks/ and its docstring's first line (no install needed).
+# With B=<name>: runs it (ARGS passed on); results go to benchmarks/results/ through harness.py.
+ifdef B
+bench: setup
+	$(BIN)/python benchmarks/$(B).py $(ARGS)
+else
+bench:
+	@for f in $$(grep -l '^if __name__ == "__main__":' benchmarks/*.py); do \
+		printf '%-28s %s\n' "$$(basename $$f .py)" "$$(sed -n '1s/^"""//p' $$f)"; \
+	done
+	@echo "run one: make bench B=<name> [ARGS='...']"
+endif
