@@ -55,13 +55,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from harness import machine, write_result
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -420,13 +421,7 @@ def main() -> None:
             "micro_batch_tokens / 512 BFD bins a micro-batch",
         },
         "label_check": check,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            **versions(),
-            "load_average_1min": load,
-        },
+        "machine": machine(**versions(), load_average_1min_per_run=load),
         "wall_s": round(time.perf_counter() - started, 1),
         "runs": runs,
         "ours_tokens_per_s": ours,
@@ -439,8 +434,7 @@ def main() -> None:
             median("ours", "loss_bearing_tokens_per_s") / median("trl", "loss_bearing_tokens_per_s"), 3
         ),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    write_result(args.out, result)
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
 
 
