@@ -1,14 +1,14 @@
-"""Reward-model maths and the pad-token trap, checked by hand (no training)."""
-
-import math
+"""Reward-model maths, the pad-token trap and the rm stage's TRL RewardTrainer, checked by hand
+(no training steps)."""
 
 import pytest
 import torch
-from tiny_training import preferences
+import torch.nn.functional as F
+from tiny_training import PARAMS, preferences
 
 from domainforge.evaluation.stats import bootstrap_ci
 from domainforge.training.base_model import ensure_pad_token
-from domainforge.training.reward import PairCollator, chat_ids, pair_wins, pairwise_loss, reward_accuracy, score_pairs
+from domainforge.training.reward import chat_ids, pair_wins, reward_accuracy, score_pairs
 
 
 def test_reward_accuracy_hand_checked():
@@ -18,12 +18,6 @@ def test_reward_accuracy_hand_checked():
         reward_accuracy([], [])
     low, high = bootstrap_ci(pair_wins([1.0, 0.2, 0.5, -1.0], [0.5, 0.3, 0.5, -2.0]))
     assert 0 <= low < 0.625 < high <= 1
-
-
-def test_pairwise_loss_hand_checked():
-    chosen, rejected = torch.tensor([2.0, 0.0]), torch.tensor([1.0, 1.0])
-    expected = (-math.log(1 / (1 + math.exp(-1))) - math.log(1 / (1 + math.exp(1)))) / 2
-    assert pairwise_loss(chosen, rejected).item() == pytest.approx(expected, rel=1e-6)
 
 
 def test_pad_token_differs_from_eos_and_batched_rewards_match_single(tokenizer, tiny_model):
@@ -47,10 +41,35 @@ def test_pad_token_differs_from_eos_and_batched_rewards_match_single(tokenizer, 
         assert batched_r[i] == pytest.approx(single_r[0], abs=1e-5)
 
 
-def test_pair_collator_right_pads_with_attention_mask():
-    batch = PairCollator(pad_token_id=0)([{"chosen": [5, 6, 7], "rejected": [8]}])
-    assert batch["input_ids"].tolist() == [[5, 6, 7], [8, 0, 0]]
-    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
+def test_reward_trainer_trains_on_the_pairwise_loss_of_the_scored_rewards(tiny_model, tmp_path):
+    """The rm stage's RewardTrainer: its loss on a padded batch is -log sigma(r_c - r_r) of the
+    rewards score_pairs reads from each chat alone (so at the last real token, the pad token not
+    being EOS), and a pair longer than max_length is cut to its end, not dropped."""
+    from domainforge.training import Runtime
+    from domainforge.training.artifacts import ModelDir
+    from domainforge.training.stage_settings import stage_settings
+    from domainforge.training.stages import reward_trainer
+
+    max_length = 48
+    pairs = preferences(4)
+    pairs.at[1, "chosen"] = [{"role": "assistant", "content": "多喝水，注意休息，必要时就医。" * 20}]
+    params = stage_settings("rm", {**PARAMS["rm"], "max_length": max_length})
+    trainer, stats = reward_trainer(
+        ModelDir(tiny_model), pairs, params=params, runtime=Runtime(deepspeed={}), output_dir=str(tmp_path)
+    )
+    tok, model = trainer.processing_class, trainer.model
+    assert stats["pairs"] == len(trainer.train_dataset) == 4
+    assert tok.pad_token_id != tok.eos_token_id and model.config.pad_token_id == tok.pad_token_id
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(4)])
+    assert batch["input_ids"].shape == (8, max_length)  # the long chat, cut; the others padded
+    assert (batch["input_ids"][batch["attention_mask"] == 0] == tok.pad_token_id).all()
+    model.eval()
+    with torch.no_grad():
+        loss = trainer.compute_loss(model, batch)
+    _, chosen, rejected = score_pairs(model, tok, pairs, max_length=max_length, batch_size=1)
+    assert len(set(chosen + rejected)) == 8  # distinct rewards: the comparison can tell pairs apart
+    expected = -F.logsigmoid(torch.tensor(chosen) - torch.tensor(rejected)).mean()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
 
 
 def test_long_chats_keep_their_end(tokenizer):

@@ -10,8 +10,8 @@ from plotly.subplots import make_subplots
 from domainforge.training.artifacts import ModelDir, to_plain
 from domainforge.training.stage_settings import ChecksSettings, checks_settings
 
-# Extra curves worth seeing next to the loss, when a stage logs them (trl DPO does).
-_SECONDARY = ["rewards/accuracies", "rewards/margins"]
+# Extra curves worth seeing next to the loss, when a stage logs them (trl DPO and RewardTrainer do).
+_SECONDARY = ["rewards/accuracies", "rewards/margins", "accuracy", "margin"]
 
 
 def stage_report(stage: str, model: ModelDir, evaluation: dict) -> dict:
@@ -29,7 +29,7 @@ def stage_report(stage: str, model: ModelDir, evaluation: dict) -> dict:
 
 
 def loss_curve(report: dict) -> go.Figure:
-    """Training loss per optimizer step (plus DPO reward accuracy/margin on a second axis)."""
+    """Training loss per optimizer step (plus DPO / RM training accuracy and margin on a second axis)."""
     rows = [h for h in report.get("history", []) if "loss" in h and "step" in h]
     figure = make_subplots(specs=[[{"secondary_y": True}]])
     figure.add_trace(go.Scatter(x=[h["step"] for h in rows], y=[h["loss"] for h in rows], name="train loss"))

@@ -1,5 +1,6 @@
-"""Pairwise reward modelling: a 1-logit sequence-classification head trained with
--log sigmoid(r_chosen - r_rejected), read at each sequence's last real token."""
+"""Pairwise reward modelling: a 1-logit sequence-classification head trained (by TRL's
+RewardTrainer, stages.py) with -log sigmoid(r_chosen - r_rejected), read at each sequence's last
+real token. Here: the pairs' tokens, shared by training and scoring, and the held-out maths."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ from collections.abc import Sequence
 
 import pandas as pd
 import torch
-import torch.nn.functional as F
-from transformers import Trainer
 
 from domainforge import progress
 from domainforge.training.packing import as_messages
@@ -32,25 +31,13 @@ def chat_ids(messages: Sequence[dict], tokenizer, max_length: int) -> list[int]:
     return ids[-max_length:]
 
 
-class PairCollator:
-    """Chosen sequences then rejected ones, right-padded with a pad token that is not EOS."""
-
-    def __init__(self, pad_token_id: int):
-        self.pad_token_id = pad_token_id
-
-    def __call__(self, items: Sequence[dict]) -> dict:
-        sequences = [item["chosen"] for item in items] + [item["rejected"] for item in items]
-        width = max(map(len, sequences))
-        ids = torch.full((len(sequences), width), self.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(sequences), width), dtype=torch.long)
-        for row, sequence in enumerate(sequences):
-            ids[row, : len(sequence)] = torch.tensor(sequence)
-            mask[row, : len(sequence)] = 1
-        return {"input_ids": ids, "attention_mask": mask}
-
-
-def pairwise_loss(chosen: torch.Tensor, rejected: torch.Tensor) -> torch.Tensor:
-    return -F.logsigmoid(chosen - rejected).mean()
+def pair_ids(preferences: pd.DataFrame, tokenizer, max_length: int) -> list[dict]:
+    """Per preference row {"chosen_ids", "rejected_ids"}: TRL's tokenized preference format, each
+    chat cut to its last `max_length` tokens (TRL's own max_length would drop the pair instead)."""
+    return [
+        {"chosen_ids": chat_ids(chosen, tokenizer, max_length), "rejected_ids": chat_ids(rejected, tokenizer, max_length)}
+        for _, chosen, rejected in preference_chats(preferences)
+    ]
 
 
 def pair_wins(chosen: Sequence[float], rejected: Sequence[float]) -> list[float]:
@@ -66,33 +53,20 @@ def reward_accuracy(chosen: Sequence[float], rejected: Sequence[float]) -> float
     return sum(wins) / len(wins)
 
 
-class PairwiseRewardTrainer(Trainer):
-    # The loss is a mean over the micro-batch's pairs, so the Trainer must divide it by the
-    # number of accumulation steps itself.
-    loss_is_scaled_for_ga = False
-
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        rewards = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).logits[:, 0]
-        chosen, rejected = rewards.chunk(2)
-        loss = pairwise_loss(chosen, rejected)
-        return (loss, {"chosen": chosen, "rejected": rejected}) if return_outputs else loss
-
-
 @torch.no_grad()
 def score_pairs(model, tokenizer, preferences: pd.DataFrame, max_length: int, batch_size: int = 8):
-    """(ids, chosen rewards, rejected rewards) of a reward model over preference rows."""
+    """(ids, chosen rewards, rejected rewards) of a reward model over preference rows, batched as
+    RewardTrainer batches them in training (chosen then rejected, right-padded with the pad token)."""
+    from trl.trainer.reward_trainer import DataCollatorForPreference
+
     model.eval()
     device = next(model.parameters()).device
-    collate = PairCollator(tokenizer.pad_token_id)
-    pairs = preference_chats(preferences)
+    collate = DataCollatorForPreference(pad_token_id=tokenizer.pad_token_id)
+    items = pair_ids(preferences, tokenizer, max_length)
     chosen, rejected = [], []
-    for begin in progress.bar(range(0, len(pairs), batch_size), desc="reward model pairs", unit="batch"):
-        items = [
-            {"chosen": chat_ids(c, tokenizer, max_length), "rejected": chat_ids(r, tokenizer, max_length)}
-            for _, c, r in pairs[begin : begin + batch_size]
-        ]
-        batch = {k: v.to(device) for k, v in collate(items).items()}
+    for begin in progress.bar(range(0, len(items), batch_size), desc="reward model pairs", unit="batch"):
+        batch = {k: v.to(device) for k, v in collate(items[begin : begin + batch_size]).items()}
         c, r = model(**batch).logits[:, 0].float().cpu().chunk(2)
         chosen += c.tolist()
         rejected += r.tolist()
-    return [p[0] for p in pairs], chosen, rejected
+    return list(preferences["id"]), chosen, rejected

@@ -11,7 +11,7 @@ import math
 import random
 
 import pandas as pd
-from transformers import Trainer, TrainingArguments
+from transformers import Trainer, TrainingArguments, set_seed
 
 from domainforge.training.artifacts import ModelDir
 from domainforge.training.base_model import ensure_pad_token
@@ -25,7 +25,7 @@ from domainforge.training.packing import (
     document_blocks,
     pack,
 )
-from domainforge.training.reward import PairCollator, PairwiseRewardTrainer, chat_ids, preference_chats
+from domainforge.training.reward import pair_ids
 from domainforge.training.runtime import Runtime, trainer_kwargs
 from domainforge.training.stage_settings import (
     DpoSettings,
@@ -58,12 +58,11 @@ def _fit(
     params: StageSettings,
     runtime: Runtime,
     callbacks,
-    trainer_class=Trainer,
 ) -> StageResult:
     """Train `model` (as `kind`, LoRA or full per params) on `items` with a transformers Trainer
     cut into (per-device batch, accumulation) micro-batches; export and record the run."""
     per_device, accumulation = batching
-    trainer = trainer_class(
+    trainer = Trainer(
         model=_with_lora(load_model(model, kind, runtime, tokenizer), params, kind),
         args=TrainingArguments(
             **trainer_kwargs(
@@ -133,29 +132,67 @@ def supervised_finetuning(
     )
 
 
+def reward_trainer(
+    model: ModelDir,
+    preferences: pd.DataFrame,
+    *,
+    params: RewardSettings,
+    runtime: Runtime,
+    output_dir: str,
+    callbacks=(),
+):
+    """(trl RewardTrainer, data stats) for the rm stage: the pairs tokenized here (pair_ids: long
+    chats keep their end, none is dropped), the tokenizer's pad token made distinct from EOS."""
+    from datasets import Dataset
+    from trl import RewardConfig, RewardTrainer
+
+    tokenizer = model.load_tokenizer()
+    ensure_pad_token(tokenizer)
+    max_length = params.max_length
+    records = pair_ids(preferences, tokenizer, max_length)
+    if not records:
+        raise ValueError("no preference pairs to train the reward model on")
+    per_device, accumulation = runtime.micro_batches(2 * max_length, params.batch_size)
+    # Loaded before the config exists, as the other stages' models are: under ZeRO-3 it is
+    # partitioned when DeepSpeed starts, not while ensure_pad_token may resize its embeddings.
+    # The new score head is drawn at random: seeded, so that a rerun learns the same model.
+    set_seed(params.seed)
+    reward_model = load_model(model, REWARD, runtime, tokenizer)
+    peft_config = lora_config(params, REWARD)
+    config = RewardConfig(
+        **trainer_kwargs(params, runtime, output_dir, per_device, accumulation),
+        max_length=max_length,  # nothing is longer (pair_ids), so TRL's filter drops no pair
+        # Dropout as configured (lora.dropout; SmolLM2 has no other), not zeroed behind the settings' back.
+        disable_dropout=False,
+    )
+    trainer = RewardTrainer(
+        model=reward_model,
+        args=config,
+        train_dataset=Dataset.from_list(records),
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=list(callbacks),
+    )
+    stats = {
+        "pairs": len(records),
+        "pad_token": tokenizer.pad_token,
+        "per_device_batch": per_device,
+        "gradient_accumulation_steps": accumulation,
+    }
+    return trainer, stats
+
+
 @stage("rm")
 def reward_modelling(
     run: RunDir, model: ModelDir, preferences: pd.DataFrame, *, params: RewardSettings, runtime: Runtime, callbacks=()
 ) -> StageResult:
-    """Sequence-classification head on the SFT model, pairwise loss -log sigma(r_c - r_r)."""
-    tokenizer = model.load_tokenizer()
-    ensure_pad_token(tokenizer)
-    max_length = params.max_length
-    items = [
-        {
-            "chosen": chat_ids(chosen, tokenizer, max_length),
-            "rejected": chat_ids(rejected, tokenizer, max_length),
-        }
-        for _, chosen, rejected in preference_chats(preferences)
-    ]
-    if not items:
-        raise ValueError("no preference pairs to train the reward model on")
-    batching = runtime.micro_batches(2 * max_length, params.batch_size)
-    stats = {"pairs": len(items), "pad_token": tokenizer.pad_token}
-    return _fit(
-        run, model, REWARD, tokenizer, items, PairCollator(tokenizer.pad_token_id), batching, stats,
-        params=params, runtime=runtime, callbacks=callbacks, trainer_class=PairwiseRewardTrainer,
+    """trl RewardTrainer: a 1-logit sequence-classification head on the SFT model, pairwise loss
+    -log sigma(r_c - r_r) read at each chat's last real token."""
+    trainer, stats = reward_trainer(
+        model, preferences, params=params, runtime=runtime, output_dir=str(run.checkpoints), callbacks=callbacks
     )
+    lora = lora_config(params, REWARD) is not None
+    return train(run, trainer, exporter(model, REWARD, runtime, trainer.processing_class, lora), stats)
 
 
 @stage("dpo")
