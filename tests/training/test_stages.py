@@ -104,7 +104,7 @@ def test_evaluations_on_trained_models(chain):
     assert len(lm["samples"]) == 1
     rm = evaluate.evaluate_reward_model(chain["rm"].model, preferences(), PARAMS["eval"])
     assert rm["pairs"] == 12 and rm["accuracy"] > 0.5
-    assert rm["ci95"][0] <= rm["accuracy"] <= rm["ci95"][1] and rm["ci95"][1] - rm["ci95"][0] > 0.1  # 12 pairs: wide
+    assert rm["ci95"][0] <= rm["accuracy"] <= rm["ci95"][1]  # (its width: test_reward.py)
     # A held-out pair whose prompt fills the whole window cannot be scored: reported, not fatal.
     held_out = preferences()
     held_out.at[0, "prompt"] = [{"role": "user", "content": "问题 " * PARAMS["eval"]["max_length"]}]
