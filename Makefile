@@ -38,7 +38,7 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest
 
-# The hermetic unit tier: no ../shared corpora, no Kedro sessions (about 4 CPU-minutes today).
+# The hermetic unit tier: no ../shared corpora, no Kedro sessions or Ray clusters (about 70 s).
 test-fast: setup
 	$(BIN)/python -m pytest -m "not integration and not slow"
 

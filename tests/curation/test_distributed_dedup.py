@@ -14,6 +14,8 @@ from ray_cluster import local_ray_cluster
 from domainforge.curation.dedup.distributed import exact_dedup_dataset, near_dedup_dataset
 from domainforge.curation.dedup.minhash import exact_dedup, near_dedup, near_duplicate_clusters
 
+pytestmark = pytest.mark.slow  # a real Ray cluster
+
 NEAR = {"char_ngram": 5, "word_ngram": 5, "num_perm": 112, "bands": 14, "rows": 8, "seed": 1}
 PARAMS = {"exact": {"casefold": True, "ignore_whitespace": True, "ignore_punctuation": True}, "near": NEAR}
 SHARED_DATA = Path(os.environ.get("DOMAINFORGE_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))

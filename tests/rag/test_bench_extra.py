@@ -18,6 +18,7 @@ def test_the_minilm_embedder_names_the_bench_extra_when_it_is_missing(monkeypatc
         SentenceTransformerEmbedder()
 
 
+@pytest.mark.slow
 def test_retrieval_serving_and_the_rag_pipeline_import_without_the_bench_extra():
     blocked = "; ".join(f"sys.modules[{name!r}] = None" for name in BENCH)
     modules = [

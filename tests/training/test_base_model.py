@@ -7,6 +7,7 @@ from domainforge.training.artifacts import RUN_FILE, ModelDir
 from domainforge.training.base_model import DEFAULT_GGUF, packaged_gguf, prepare_base_model
 
 
+@pytest.mark.slow
 def test_gguf_converts_once_to_a_plain_directory_with_identical_logits(tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

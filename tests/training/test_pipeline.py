@@ -9,7 +9,10 @@ benchmarks) and the training summary it ends in.
 import json
 import os
 
+import pytest
 from tiny_training import PARAMS, REPO, chats, documents, preferences
+
+pytestmark = pytest.mark.slow  # Kedro sessions that train and evaluate models
 
 
 def test_kedro_stage_pipelines_reuse_finished_runs_and_write_reports(

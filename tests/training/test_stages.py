@@ -114,6 +114,7 @@ def test_evaluations_on_trained_models(chain):
     assert "no assistant token within" in dpo["skipped"][0]["reason"]
 
 
+@pytest.mark.slow
 def test_launcher_runs_the_stage_in_a_worker_process(tiny_model, runtime, tmp_path):
     """The launcher path (spec -> torchrun -> worker -> finished run dir) with one process;
     several processes and hosts: test_launch.py."""
