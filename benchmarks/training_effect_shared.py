@@ -6,7 +6,9 @@ benchmarks and the training summary; the RAG index is left out: it only serves a
 collects what the training summary checks — domain perplexity down after PT, the forgetting
 check (general benchmarks and held-out general perplexity, `training.checks`), held-out SFT loss
 below the base model's, RM and DPO held-out accuracy above 0.5 — with the held-out set sizes
-behind each number.
+behind each number; the benchmark table (accuracy and 95% CI per model, each stage's paired
+difference against the base model with its CI and McNemar p), the decontamination counts, and
+the wall time of each stage (the run's node timings) and of each model's evaluation.
 
     python benchmarks/training_effect_shared.py             # ~25 min + ~50 min eval on 2 CPU cores
     python benchmarks/training_effect_shared.py --collect   # only collect the reports of a finished run
@@ -49,6 +51,9 @@ def collect() -> dict:
         catalog, params = context.catalog, context.params["medical"]["training"]
         summary = catalog.load("medical.training_summary")
         reports = {stage: catalog.load(f"medical.training_report_{stage}") for stage in STAGES}
+        benchmarks = catalog.load("medical.benchmark_report")
+        decontamination = catalog.load("medical.decontamination_report")
+        timings = catalog.load("node_timings")
     evaluation = {stage: reports[stage]["evaluation"] for stage in STAGES}
     return {
         "summary": summary,
@@ -62,7 +67,40 @@ def collect() -> dict:
         "training": {stage: reports[stage]["training"] for stage in STAGES if reports[stage]["training"]},
         "recipe": {stage: to_plain(asdict(stage_settings(stage, params[stage]))) for stage in ("pt", "sft", "rm", "dpo")},
         "samples": {stage: evaluation[stage].get("samples") for stage in ("base", "pt", "sft", "dpo")},
+        "benchmarks": benchmark_table(benchmarks),
+        "eval_seconds": {stage: round(s, 1) for stage, s in benchmarks["eval_seconds"].items()},
+        "decontamination": {k: decontamination[k] for k in ("ngram", "units", "dropped", "rag_chunks")},
+        "stage_seconds": stage_seconds(timings),
     }
+
+
+def benchmark_table(report: dict) -> dict:
+    """{benchmark: {role, n, by_stage: {stage: {accuracy, ci95, vs_base: {difference, ci95, p}}}}}."""
+
+    def row(score: dict) -> dict:
+        vs = score["vs_base"]
+        return {
+            "accuracy": round(score["accuracy"], 4),
+            "ci95": [round(x, 4) for x in score["ci95"]],
+            "vs_base": None if vs is None else {k: (round(v, 4) if isinstance(v, float) else v)
+                                                for k, v in vs.items()},
+        }
+
+    return {
+        name: {"role": b["role"], "language": b["language"], "n": b["n"],
+               "by_stage": {stage: row(score) for stage, score in b["by_stage"].items()}}
+        for name, b in report["benchmarks"].items()
+    }
+
+
+def stage_seconds(timings: dict) -> dict:
+    """Wall seconds summed per node group: `medical.training.pt.continued_pretraining` counts
+    towards `training.pt`, `medical.curation.near_dedup` towards `curation`."""
+    totals: dict[str, float] = {}
+    for name, t in timings["nodes"].items():
+        group = ".".join(name.split(".")[1:-1]) or name
+        totals[group] = totals.get(group, 0.0) + t["wall_seconds"]
+    return {group: round(s, 1) for group, s in sorted(totals.items(), key=lambda kv: -kv[1])}
 
 
 def main() -> None:
