@@ -118,6 +118,38 @@ def one_run(engine: str, workers: int) -> dict:
     }
 
 
+def _cpu_work(_: int = 0) -> float:
+    """A fixed amount of pure-Python work (the English quality features of one real-sized
+    document, repeated); returns its wall seconds."""
+    from domainforge.curation.quality import rules_en
+
+    params = _en_params()
+    text = (SHARED / "medicalgpt/pretrain/en_article_first400.txt").read_text(encoding="utf-8")[:20000]
+    start = time.perf_counter()
+    for _ in range(500):  # ~2.5 s here
+        rules_en.features(text, params)
+    return time.perf_counter() - start
+
+
+def _en_params() -> dict:
+    return yaml.safe_load((REPO / "conf/base/parameters_quality.yml").read_text())["quality"]["en"]
+
+
+def machine_parallel_speedup() -> dict:
+    """What 2 processes can get out of this machine at all: the same CPU-bound Python work run
+    alone, then twice at once (forked). 2 x alone / together is the ceiling for any 1 -> 2 worker
+    speed-up here (2 vCPUs may share a physical core, and the CPU clock may drop under load)."""
+    import multiprocessing
+
+    alone = statistics.median(_cpu_work() for _ in range(3))
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        start = time.perf_counter()
+        pool.map(_cpu_work, range(2))
+        together = time.perf_counter() - start
+    return {"one_process_s": round(alone, 2), "two_processes_s": round(together, 2),
+            "speedup": round(2 * alone / together, 3)}
+
+
 def fresh_process_run(config: str) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "run.json"
@@ -142,6 +174,8 @@ def main() -> None:
 
     TokenizerDataset(cache_dir=str(REPO / TOKENIZER_CACHE)).load()  # converted once, outside the runs
     load_before = os.getloadavg()
+    ceiling = machine_parallel_speedup()
+    print(f"machine: 2 processes give {ceiling['speedup']}x one", flush=True)
     runs: dict[str, list[dict]] = {config: [] for config in args.configs}
     for _ in range(args.repeats):
         for config in args.configs:
@@ -168,6 +202,7 @@ def main() -> None:
     result["machine"] = machine(
         load_average_before_after=[round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         relative_spread_of_runs=spread,
+        two_process_speedup_ceiling=ceiling,
         note="fresh process per run, configurations interleaved; ratios within the spread are noise",
     )
     write_result(args.out, result)
