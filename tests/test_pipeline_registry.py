@@ -66,3 +66,15 @@ def test_nodes_are_grouped_by_stage_and_datasets_keep_the_domain_only():
     assert {n.name for n in medical.from_nodes("medical.rag.load_rag_embedder").nodes} >= {
         "medical.rag.embed_rag_chunks", "medical.rag.build_rag_index"}
     assert {n.namespace for n in medical.only_nodes_with_namespaces(["medical.training"]).nodes} == stages
+
+
+def test_building_the_registry_imports_no_training_library():
+    """Every `kedro run` builds the registry, a curation-only run too: torch, transformers, peft,
+    trl, deepspeed and lm-eval (~3 s of imports) load when a training or eval node runs."""
+    import subprocess
+    import sys
+
+    heavy = ("torch", "transformers", "peft", "trl", "deepspeed", "lm_eval")
+    code = f"import sys, domainforge.pipeline_registry; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -77,3 +77,21 @@ def test_long_chats_keep_their_end(tokenizer):
     ids = chat_ids(messages, tokenizer, max_length=6)
     assert len(ids) == 6
     assert tokenizer.decode(ids).endswith("<|im_end|>\n")
+
+
+def test_dpo_reward_scores_long_prompts_within_preference_max_length(tmp_path):
+    """A pair whose prompt fills `max_length` is skipped, with its reason; `preference_max_length`
+    gives preference scoring a longer window without changing the perplexity windows."""
+    from tiny_llama import save_tiny_llama
+    from tiny_training import make_tokenizer, preferences
+
+    from domainforge.training import evaluate
+
+    pairs = preferences(3)
+    pairs.at[0, "prompt"] = [{"role": "user", "content": "问题 " * 30}]
+    model_dir = save_tiny_llama(tmp_path / "model", make_tokenizer())
+
+    short = evaluate.evaluate_dpo(model_dir, model_dir, pairs, {"max_length": 48}, beta=0.1)
+    assert short["pairs"] == 2 and [s["id"] for s in short["skipped"]] == ["pair0"]
+    long = evaluate.evaluate_dpo(model_dir, model_dir, pairs, {"max_length": 48, "preference_max_length": 512}, beta=0.1)
+    assert long["pairs"] == 3 and long["skipped"] == [], long["skipped"]

@@ -9,9 +9,21 @@ Usable without Kedro:
     report = evaluate.evaluate_language_model(pt.model, eval_docs, eval_chats, eval_params)
 """
 
-from domainforge.training.artifacts import ModelDir
-from domainforge.training.base_model import prepare_base_model
-from domainforge.training.engine import StageResult
-from domainforge.training.runtime import Runtime
 
-__all__ = ["ModelDir", "Runtime", "StageResult", "prepare_base_model"]
+import importlib
+
+# Imported on first use (PEP 562): torch, transformers and peft take ~3 s to import, and the
+# pipeline registry, curation workers and the CLI import this package without training anything.
+_EXPORTS = {
+    "ModelDir": "domainforge.training.artifacts",
+    "Runtime": "domainforge.training.runtime",
+    "StageResult": "domainforge.training.engine",
+    "prepare_base_model": "domainforge.training.base_model",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

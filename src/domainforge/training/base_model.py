@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from domainforge.atomic_dir import recover, replacing
 from domainforge.base_model_file import DEFAULT_GGUF, GGUF_PACKAGE, packaged_gguf
 from domainforge.training.artifacts import (
@@ -48,6 +46,7 @@ def base_model_settings(params: Mapping | BaseModelSettings) -> BaseModelSetting
 
 def convert_gguf(gguf: Path, out_dir: Path, dtype: str = "float32") -> None:
     """Dequantise a GGUF checkpoint into a normal Hugging Face directory at `out_dir`."""
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf = Path(gguf)

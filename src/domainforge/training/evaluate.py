@@ -198,13 +198,14 @@ def completion_logps(
 ) -> tuple[list[str], list[float], list[float], list[dict]]:
     """(pair ids, summed log-probabilities of each pair's chosen and of its rejected completion
     given the prompt, skipped pairs). A pair is skipped, with its reason, when a completion has no
-    token within `max_length` (its prompt is that long); the other pairs are scored."""
+    token within `preference_max_length` (its prompt is that long); the other pairs are scored."""
     chats = []
     for row in preferences.itertuples(index=False):
         prompt = as_messages(row.prompt, f"preference {row.id} prompt")
         for side in ("chosen", "rejected"):
             chats.append({"id": f"{row.id}:{side}", "messages": prompt + as_messages(getattr(row, side), row.id)})
-    sequences, stats = chat_sequences(pd.DataFrame(chats), tokenizer, settings.max_length, target="last")
+    max_length = settings.preference_max_length or settings.max_length
+    sequences, stats = chat_sequences(pd.DataFrame(chats), tokenizer, max_length, target="last")
     failed = {item["id"]: item["reason"] for item in stats["skipped"]}
     by_id = dict(zip([c["id"] for c in chats if c["id"] not in failed], sequences, strict=True))
     pair_ids, scored, skipped = [], [], []

@@ -17,13 +17,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
 from domainforge import progress
 from domainforge.training.stage_settings import StageSettings
 from domainforge.typed_settings import from_params
 
-PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+# torch dtype names; torch itself is imported where a dtype or a device is needed (it takes
+# ~1 s to import, and the pipeline registry imports this module).
+PRECISIONS = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 LAUNCHERS = ("torchrun", "deepspeed")
 WORKER = "domainforge.training.worker"
 # Trainer integrations training_runtime.report_to may name ("none" alone: no integration).
@@ -182,8 +182,10 @@ class Runtime:
         return from_params(cls, {**params, "deepspeed": config}, "training_runtime")
 
     @property
-    def dtype(self) -> torch.dtype:
-        return PRECISIONS[self.precision]
+    def dtype(self):
+        import torch
+
+        return getattr(torch, PRECISIONS[self.precision])
 
     @property
     def nnodes(self) -> int:
@@ -352,6 +354,8 @@ def _cpu_process_group(runtime: Runtime) -> dict:
     accelerators; without one it tells every rank it is alone (each trains on all the data, all
     write the model) while DeepSpeed averages over the real world. So set its state up here, on
     gloo, and let the Trainer use it (TrainingArguments ignores ddp_backend under DeepSpeed)."""
+    import torch
+
     if runtime.world_size == 1 or torch.cuda.is_available():
         return {}
     from accelerate import PartialState

@@ -96,6 +96,10 @@ class EvalSettings:
     """`training.eval`: the held-out report after every stage (training/evaluate.py)."""
 
     max_length: int = 512  # tokens per scored window / chat
+    # DPO's held-out implicit reward: tokens per prompt + completion; a pair whose prompt leaves
+    # no room within it is skipped (listed). None: max_length. Preference prompts run long (the
+    # shared pairs: 74 of 400 over 512 tokens), so scoring them needs a longer window than perplexity.
+    preference_max_length: int | None = None
     max_tokens: int = 8192  # per corpus: perplexity and held-out chat loss budget
     batch_tokens: int = 2048  # tokens per packed forward pass
     max_new_tokens: int = 48  # of each greedy sample answer

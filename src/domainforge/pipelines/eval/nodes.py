@@ -1,5 +1,6 @@
 """Kedro nodes of the benchmark evaluation: thin wrappers over `domainforge.evaluation` (lm-eval
-scores the questions) and the training report (the summary and its forgetting check)."""
+scores the questions) and the training report (the summary and its forgetting check). torch and
+lm-eval are imported when a node runs, not when the pipeline registry is built."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import plotly.graph_objects as go
 from domainforge.evaluation.report import accuracy_figure, benchmark_report
 from domainforge.evaluation.settings import BenchmarksSettings, evaluation_settings
 from domainforge.evaluation.suite import ROLES, score_suite, select_questions
-from domainforge.training import evaluate, report
+from domainforge.training import report
 from domainforge.training.artifacts import ModelDir
 from domainforge.typed_settings import from_params
 
@@ -38,6 +39,7 @@ def benchmark_evaluation(stage: str) -> Callable[..., dict]:
         model: ModelDir, questions: dict, heldout_general: dict[str, bytes], evaluation: dict
     ) -> dict:
         from domainforge.evaluation.mcq_eval import load_hf_model
+        from domainforge.training import evaluate
 
         settings = evaluation_settings(evaluation)
         started = time.perf_counter()

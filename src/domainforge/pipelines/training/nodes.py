@@ -2,15 +2,17 @@
 
 Training nodes return a `ModelDir` inside the engine's run directory (training_runtime.work_dir,
 where checkpoints and the finished-run cache live); the catalog's HFModelDataset mirrors it.
+The training and evaluation modules (torch, transformers, peft: ~3 s) are imported when a node
+runs, not when the pipeline registry is built: a curation-only run never needs them.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 import pandas as pd
 
-from domainforge.training import evaluate, report, stages
 from domainforge.training.artifacts import ModelDir
 from domainforge.training.base_model import prepare_base_model as _prepare_base_model
 from domainforge.training.runtime import Runtime
@@ -21,23 +23,28 @@ def prepare_base_model(base_model: dict, runtime: dict) -> ModelDir:
     return _prepare_base_model(base_model, Runtime.from_params(runtime).work_dir)
 
 
-def training_node(stage: Callable) -> Callable[..., ModelDir]:
-    """A node running one training stage: (input model, its table, stage params, machine
-    settings, DeepSpeed configs) -> the trained model directory."""
+def _training(module: str):
+    return importlib.import_module(f"domainforge.training.{module}")
+
+
+def training_node(stage: str) -> Callable[..., ModelDir]:
+    """A node running the training stage `domainforge.training.stages.<stage>`: (input model, its
+    table, stage params, machine settings, DeepSpeed configs) -> the trained model directory."""
 
     def run_stage(
         model: ModelDir, records: pd.DataFrame, params: dict, runtime: dict, deepspeed_configs
     ) -> ModelDir:
-        return stage(model, records, params=params, runtime=Runtime.from_params(runtime, deepspeed_configs)).model
+        train = getattr(_training("stages"), stage)
+        return train(model, records, params=params, runtime=Runtime.from_params(runtime, deepspeed_configs)).model
 
-    run_stage.__name__ = stage.__name__
+    run_stage.__name__ = stage
     return run_stage
 
 
-continued_pretraining = training_node(stages.continued_pretraining)
-supervised_finetuning = training_node(stages.supervised_finetuning)
-reward_modelling = training_node(stages.reward_modelling)
-direct_preference_optimization = training_node(stages.direct_preference_optimization)
+continued_pretraining = training_node("continued_pretraining")
+supervised_finetuning = training_node("supervised_finetuning")
+reward_modelling = training_node("reward_modelling")
+direct_preference_optimization = training_node("direct_preference_optimization")
 
 
 def language_model_report(stage: str) -> Callable[..., dict]:
@@ -46,8 +53,8 @@ def language_model_report(stage: str) -> Callable[..., dict]:
     def evaluate_language_model(
         model: ModelDir, documents: pd.DataFrame, chats: pd.DataFrame, params: dict
     ) -> dict:
-        return report.stage_report(
-            stage, model, evaluate.evaluate_language_model(model, documents, chats, params)
+        return _training("report").stage_report(
+            stage, model, _training("evaluate").evaluate_language_model(model, documents, chats, params)
         )
 
     evaluate_language_model.__name__ = f"evaluate_{stage}_model"
@@ -55,7 +62,8 @@ def language_model_report(stage: str) -> Callable[..., dict]:
 
 
 def reward_model_report(model: ModelDir, preferences: pd.DataFrame, params: dict) -> dict:
-    return report.stage_report("rm", model, evaluate.evaluate_reward_model(model, preferences, params))
+    evaluation = _training("evaluate").evaluate_reward_model(model, preferences, params)
+    return _training("report").stage_report("rm", model, evaluation)
 
 
 def dpo_report(
@@ -67,8 +75,9 @@ def dpo_report(
     eval_params: dict,
     dpo_params: dict,
 ) -> dict:
+    evaluate = _training("evaluate")
     evaluation = evaluate.evaluate_language_model(model, documents, chats, eval_params)
     evaluation["preference"] = evaluate.evaluate_dpo(
         model, reference, preferences, eval_params, beta=stage_settings("dpo", dpo_params).beta
     )
-    return report.stage_report("dpo", model, evaluation)
+    return _training("report").stage_report("dpo", model, evaluation)
