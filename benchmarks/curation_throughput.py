@@ -77,6 +77,7 @@ def make_project(work: Path, engine: str, workers: int) -> Path:
     (project / "conf" / "local").mkdir()
     raw_files(work / "raw")
     (project / TOKENIZER_CACHE).parent.mkdir(parents=True)
+    (REPO / TOKENIZER_CACHE).mkdir(parents=True, exist_ok=True)
     (project / TOKENIZER_CACHE).symlink_to(REPO / TOKENIZER_CACHE, target_is_directory=True)
     shutil.copytree(REPO / "data" / "01_raw", project / "data" / "01_raw")  # the other roles: the shipped sample
     catalog = {f"medical.raw_{role}": {"type": "domainforge.datasets.RawFilesDataset", "path": str(work / "raw" / role),
