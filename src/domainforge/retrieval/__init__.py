@@ -10,7 +10,7 @@ Serving lives here, the embedders in `embedders/`, the trainings on question -> 
 `tuning/`. Names are imported on first use, so `import domainforge.cli` (which Kedro does for
 every command) does not load FAISS, BM25 and pandas.
 """
-from importlib import import_module
+from domainforge.lazy_exports import lazy_getattr
 
 _EXPORTS = {
     "Retriever": "domainforge.retrieval.retriever",
@@ -26,8 +26,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'domainforge.retrieval' has no attribute {name!r}")
-    return getattr(import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
