@@ -85,7 +85,7 @@ def test_shared_env_trains_longer_than_the_shipped_sample():
         assert shared[stage]["max_steps"] > base[stage]["max_steps"], stage
     # Keys the shared env does not override keep base's values.
     assert shared["pt"]["learning_rate"] == base["pt"]["learning_rate"]
-    assert shared["eval"] == base["eval"]
+    assert shared["eval"] == {**base["eval"], "preference_max_length": 1536}
 
 
 def test_gpu_env_changes_only_the_machine_settings_and_scores_the_full_public_sets():
