@@ -24,6 +24,10 @@ together hold more than --max-rss-gb (PSS).
 
     python benchmarks/curation_scale.py                  # writes benchmarks/results/curation_scale.json
     python benchmarks/curation_scale.py --documents 20000 --out /tmp/scale.json
+    python benchmarks/curation_scale.py --engine ray --documents 1000000 --merge   # rerun one size
+
+With `--merge` the sizes measured now replace theirs in the existing result file and the other
+sizes' runs are kept; every run carries its own `git_commit` and `date`.
 """
 from __future__ import annotations
 
@@ -44,7 +48,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import write_result  # noqa: E402
+from harness import git_commit, write_result  # noqa: E402
 from real_corpora import REPO, load_documents, source_group  # noqa: E402
 
 OUT = REPO / "benchmarks" / "results" / "curation_scale.json"
@@ -309,6 +313,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the generated corpus and project copy")
     parser.add_argument("--engine", choices=["local", "ray"], default="local", help="curation_runtime.engine")
     parser.add_argument("--workers", type=int, default=2, help="curation_runtime.workers")
+    parser.add_argument("--merge", action="store_true", help="keep the result file's runs of other sizes")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a single size, this process
     args = parser.parse_args()
     os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
@@ -324,9 +329,18 @@ def main() -> None:
                    "--workers", str(args.workers), "--workdir", str(args.workdir), "--out", str(part),
                    "--max-rss-gb", str(args.max_rss_gb)] + (["--keep"] if args.keep else [])
         subprocess.run(command, check=True)
-        runs.append(json.loads(part.read_text()))
+        runs.append({**json.loads(part.read_text()), "git_commit": git_commit(),
+                     "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
         part.unlink()
         print(json.dumps({k: runs[-1][k] for k in ("documents", "wall_seconds", "docs_per_s", "peak_rss_mib")}), flush=True)
+    if args.merge and args.out.exists():
+        earlier = json.loads(args.out.read_text())
+        if (earlier["engine"], earlier["workers"]) != (args.engine, args.workers):
+            raise SystemExit(f"--merge: {args.out} holds engine {earlier['engine']}, {earlier['workers']} workers")
+        measured = {run["documents"] for run in runs}
+        kept = [{"git_commit": earlier.get("git_commit"), "date": earlier.get("date"), **run}
+                for run in earlier["runs"] if run["documents"] not in measured]
+        runs = sorted(kept + runs, key=lambda run: run["documents"])
     result = {
         "pipeline": "medical_data",
         "engine": args.engine,
