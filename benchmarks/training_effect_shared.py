@@ -12,6 +12,7 @@ the wall time of each stage (the run's node timings) and of each model's evaluat
 
     python benchmarks/training_effect_shared.py             # ~25 min + ~50 min eval on 2 CPU cores
     python benchmarks/training_effect_shared.py --collect   # only collect the reports of a finished run
+    python benchmarks/training_effect_shared.py --markdown  # the result file's benchmark table, for the README
 writes benchmarks/results/training_effect_shared.json.
 """
 from __future__ import annotations
@@ -103,10 +104,34 @@ def stage_seconds(timings: dict) -> dict:
     return {group: round(s, 1) for group, s in sorted(totals.items(), key=lambda kv: -kv[1])}
 
 
+def markdown_table(result: dict) -> str:
+    """Accuracy [95% CI] per benchmark and stage, and each stage's paired difference against the
+    base model in points [95% CI]; `*` marks a difference whose CI excludes 0."""
+
+    def cell(row: dict) -> str:
+        text = f"{row['accuracy']:.3f} [{row['ci95'][0]:.2f}, {row['ci95'][1]:.2f}]"
+        vs = row["vs_base"]
+        if vs is not None:
+            lo, hi = vs["ci95"]
+            mark = "*" if lo > 0 or hi < 0 else ""
+            text += f"<br>{100 * vs['difference']:+.1f}{mark} [{100 * lo:+.1f}, {100 * hi:+.1f}]"
+        return text
+
+    stages = ("base", "pt", "sft", "dpo")
+    lines = ["| benchmark | role | n | " + " | ".join(stages) + " |", "|---|---|---|" + "---|" * len(stages)]
+    for name, b in result["benchmarks"].items():
+        lines.append(f"| {name} | {b['role']} | {b['n']} | " + " | ".join(cell(b["by_stage"][s]) for s in stages) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--collect", action="store_true", help="collect the reports of a finished run")
+    parser.add_argument("--markdown", action="store_true", help="print the result file's benchmark table")
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown_table(json.loads(RESULT.read_text(encoding="utf-8"))))
+        return
     from kedro.framework.startup import bootstrap_project
 
     bootstrap_project(REPO)
