@@ -124,16 +124,12 @@ def _cpu_work(_: int = 0) -> float:
     document, repeated); returns its wall seconds."""
     from domainforge.curation.quality import rules_en
 
-    params = _en_params()
+    params = yaml.safe_load((REPO / "conf/base/parameters_quality.yml").read_text())["quality"]["en"]
     text = (SHARED / "medicalgpt/pretrain/en_article_first400.txt").read_text(encoding="utf-8")[:20000]
     start = time.perf_counter()
     for _ in range(500):  # ~2.5 s here
         rules_en.features(text, params)
     return time.perf_counter() - start
-
-
-def _en_params() -> dict:
-    return yaml.safe_load((REPO / "conf/base/parameters_quality.yml").read_text())["quality"]["en"]
 
 
 def machine_parallel_speedup() -> dict:

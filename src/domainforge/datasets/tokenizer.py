@@ -54,12 +54,12 @@ class TokenizerDataset(AbstractDataset[None, Any]):
         if self._cache_dir is None:
             return AutoTokenizer.from_pretrained(str(folder), gguf_file=gguf_file)
         cached = self._cache_dir / gguf_cache_key(folder / gguf_file)
-        if not readable(cached).exists():
-            tokenizer = AutoTokenizer.from_pretrained(str(folder), gguf_file=gguf_file)
-            with replacing(cached) as staging:  # whole or not at all: a crash leaves no half folder
-                tokenizer.save_pretrained(staging)
-            return tokenizer
-        return AutoTokenizer.from_pretrained(str(readable(cached)))
+        if readable(cached).exists():
+            return AutoTokenizer.from_pretrained(str(readable(cached)))
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), gguf_file=gguf_file)
+        with replacing(cached) as staging:  # whole or not at all: a crash leaves no half folder
+            tokenizer.save_pretrained(staging)
+        return tokenizer
 
     def save(self, data: Any) -> None:
         raise NotImplementedError("the tokenizer is read-only input")
