@@ -193,18 +193,15 @@ def evaluate_reward_model(model_dir: ModelDir, preferences: pd.DataFrame, params
     }
 
 
-def completion_logps(
-    model, tokenizer, preferences: pd.DataFrame, settings: EvalSettings
-) -> tuple[list[str], list[float], list[float], list[dict]]:
-    """(pair ids, summed log-probabilities of each pair's chosen and of its rejected completion
-    given the prompt, skipped pairs). A pair is skipped, with its reason, when a completion has no
-    token within `preference_max_length` (its prompt is that long); the other pairs are scored."""
+def preference_sequences(tokenizer, preferences: pd.DataFrame, max_length: int) -> tuple[list[str], list, list[dict]]:
+    """(ids of the scorable pairs, their token sequences chosen then rejected, skipped pairs). A
+    pair is skipped, with its reason, when a completion has no token within `max_length` (its
+    prompt is that long)."""
     chats = []
     for row in preferences.itertuples(index=False):
         prompt = as_messages(row.prompt, f"preference {row.id} prompt")
         for side in ("chosen", "rejected"):
             chats.append({"id": f"{row.id}:{side}", "messages": prompt + as_messages(getattr(row, side), row.id)})
-    max_length = settings.preference_max_length or settings.max_length
     sequences, stats = chat_sequences(pd.DataFrame(chats), tokenizer, max_length, target="last")
     failed = {item["id"]: item["reason"] for item in stats["skipped"]}
     by_id = dict(zip([c["id"] for c in chats if c["id"] not in failed], sequences, strict=True))
@@ -217,21 +214,30 @@ def completion_logps(
             continue
         pair_ids.append(pair_id)
         scored += [by_id[side] for side in sides]
-    logps = [-nll for nll, _ in sequence_nll(model, scored, settings.batch_tokens, "preference log-probs")] if scored else []
-    return pair_ids, logps[0::2], logps[1::2], skipped
+    return pair_ids, scored, skipped
+
+
+def completion_logps(model, sequences: list, batch_tokens: int) -> tuple[list[float], list[float]]:
+    """Summed log-probabilities of each pair's chosen and of its rejected completion given the
+    prompt, for `preference_sequences`' sequences (chosen then rejected, pair by pair)."""
+    logps = [-nll for nll, _ in sequence_nll(model, sequences, batch_tokens, "preference log-probs")] if sequences else []
+    return logps[0::2], logps[1::2]
 
 
 def evaluate_dpo(
     policy_dir: ModelDir, reference_dir: ModelDir, preferences: pd.DataFrame, params: dict | EvalSettings, beta: float
 ) -> dict:
     """DPO's implicit reward r = beta * (log pi(y|x) - log pi_ref(y|x)) on held-out pairs (beta:
-    the DPO stage's)."""
+    the DPO stage's), scored within `preference_max_length` (default: `max_length`)."""
     settings = eval_settings(params)
     tokenizer = ModelDir(policy_dir).load_tokenizer()
-    ids, policy_c, policy_r, skipped = completion_logps(load_causal(policy_dir), tokenizer, preferences, settings)
-    _, ref_c, ref_r, _ = completion_logps(load_causal(reference_dir), tokenizer, preferences, settings)
+    ids, sequences, skipped = preference_sequences(
+        tokenizer, preferences, settings.preference_max_length or settings.max_length
+    )
     if not ids:
         return {"pairs": 0, "beta": beta, "reward_accuracy": None, "skipped": skipped}
+    policy_c, policy_r = completion_logps(load_causal(policy_dir), sequences, settings.batch_tokens)
+    ref_c, ref_r = completion_logps(load_causal(reference_dir), sequences, settings.batch_tokens)
     chosen = [beta * (p - r) for p, r in zip(policy_c, ref_c, strict=True)]
     rejected = [beta * (p - r) for p, r in zip(policy_r, ref_r, strict=True)]
     margins = [c - r for c, r in zip(chosen, rejected, strict=True)]
