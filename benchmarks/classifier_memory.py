@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness import RESULT_FILE, fresh_process, machine, write_result
+from harness import RESULT_FILE, fresh_process, src_env, write_labelled_result
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DOMAINFORGE_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -81,20 +81,12 @@ def main() -> None:
     if args.one_run:
         one_run(int(args.one_run[0]), Path(args.one_run[1]))
         return
-    env = {**os.environ, "PYTHONPATH": str(args.src.resolve())} if args.src else None
     runs = {}
     for size in args.sizes:
-        runs[str(size)] = fresh_process([__file__, "--one-run", str(size), RESULT_FILE], env=env)
+        runs[str(size)] = fresh_process([__file__, "--one-run", str(size), RESULT_FILE], env=src_env(args.src))
         print(args.label, json.dumps(runs[str(size)]), flush=True)
-    result = json.loads(RESULT.read_text(encoding="utf-8")) if RESULT.exists() else {}
-    result["benchmark"] = "peak RSS of train_quality_classifier (zh documents from the shared corpora, fresh process per size)"
-    result.setdefault("labels", {})[args.label] = {
-        "src": str(args.src) if args.src else "installed package",
-        "runs": runs,
-        "machine": machine(),
-    }
-    result.pop("date", None), result.pop("git_commit", None)
-    write_result(RESULT, result)
+    write_labelled_result(RESULT, "peak RSS of train_quality_classifier (zh documents from the shared corpora, "
+                          "fresh process per size)", args.label, args.src, runs)
 
 
 if __name__ == "__main__":

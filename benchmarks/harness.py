@@ -82,6 +82,27 @@ def write_result(path: Path | str, result: dict) -> Path:
     return path
 
 
+def write_labelled_result(path: Path | str, benchmark: str, label: str, src: Path | None, runs: dict) -> Path:
+    """Merge one labelled set of runs into a result file that holds several (e.g. "before", measured
+    on a checkout of an earlier commit through `src`, and "after"), each with its own machine."""
+    path = Path(path)
+    result = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    result["benchmark"] = benchmark
+    result.setdefault("labels", {})[label] = {
+        "src": str(src) if src else "installed package",
+        "runs": runs,
+        "machine": machine(),
+        "git_commit": git_commit(),
+    }
+    result.pop("date", None), result.pop("git_commit", None)
+    return write_result(path, result)
+
+
+def src_env(src: Path | None) -> dict | None:
+    """The environment for a child process importing `domainforge` from the source tree `src`."""
+    return {**os.environ, "PYTHONPATH": str(Path(src).resolve())} if src else None
+
+
 # ---- fresh-process repeats -----------------------------------------------------------------
 def fresh_process(argv: list[str], **run_kwargs) -> dict:
     """Run `python <argv>` in a new interpreter and return the JSON it wrote. The argument equal
