@@ -26,8 +26,9 @@ together hold more than --max-rss-gb (PSS).
     python benchmarks/curation_scale.py --documents 20000 --out /tmp/scale.json
     python benchmarks/curation_scale.py --engine ray --documents 1000000 --merge   # rerun one size
 
-With `--merge` the sizes measured now replace theirs in the existing result file and the other
-sizes' runs are kept; every run carries its own `git_commit` and `date`.
+With `--merge` the sizes measured now replace theirs in the existing result file (the replaced
+runs move to `superseded_runs`) and the other sizes' runs are kept; every run carries its own
+`git_commit` and `date`.
 """
 from __future__ import annotations
 
@@ -322,7 +323,7 @@ def main() -> None:
         result = one_run(args.documents[0], args.engine, args.workers, args.workdir, args.max_rss_gb, args.keep)
         args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
         return
-    runs = []
+    runs, superseded = [], []
     for n in args.documents:  # a fresh process per size: its peaks are its own
         part = args.workdir.with_name(f"{args.workdir.name}-{n}.json")
         command = [sys.executable, __file__, "--one", "--documents", str(n), "--engine", args.engine,
@@ -338,15 +339,17 @@ def main() -> None:
         if (earlier["engine"], earlier["workers"]) != (args.engine, args.workers):
             raise SystemExit(f"--merge: {args.out} holds engine {earlier['engine']}, {earlier['workers']} workers")
         measured = {run["documents"] for run in runs}
-        kept = [{"git_commit": earlier.get("git_commit"), "date": earlier.get("date"), **run}
-                for run in earlier["runs"] if run["documents"] not in measured]
-        runs = sorted(kept + runs, key=lambda run: run["documents"])
+        stamped = [{"git_commit": earlier.get("git_commit"), "date": earlier.get("date"), **run} for run in earlier["runs"]]
+        superseded = earlier.get("superseded_runs", []) + [run for run in stamped if run["documents"] in measured]
+        runs = sorted([run for run in stamped if run["documents"] not in measured] + runs, key=lambda run: run["documents"])
     result = {
         "pipeline": "medical_data",
         "engine": args.engine,
         "workers": args.workers,
         "runs": runs,
     }
+    if args.merge and superseded:
+        result["superseded_runs"] = superseded  # the sizes rerun now, as measured before
     write_result(args.out, result)  # adds machine, date and git_commit
     print(f"-> {args.out}; ledger invariant holds: {[r['ledger']['invariant_holds'] for r in runs]}")
 

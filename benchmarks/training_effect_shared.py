@@ -7,11 +7,14 @@ collects what the training summary checks — domain perplexity down after PT, t
 check (general benchmarks and held-out general perplexity, `training.checks`), held-out SFT loss
 below the base model's, RM and DPO held-out accuracy above 0.5 — with the held-out set sizes
 behind each number; the benchmark table (accuracy and 95% CI per model, each stage's paired
-difference against the base model with its CI and McNemar p), the decontamination counts, and
-the wall time of each stage (the run's node timings) and of each model's evaluation.
+difference against the base model with its CI and McNemar p), the decontamination counts,
+the wall time of each stage and node (the run's node timings) and of each model's evaluation,
+and how many held-out preference pairs DPO's report can score at each window
+(`training.eval.preference_max_length`; the tokenizer alone decides it).
 
     python benchmarks/training_effect_shared.py             # ~25 min + ~50 min eval on 2 CPU cores
     python benchmarks/training_effect_shared.py --collect   # only collect the reports of a finished run
+                                                            # (keeps the run's minutes, machine, date, commit)
     python benchmarks/training_effect_shared.py --markdown  # the result file's benchmark table, for the README
 writes benchmarks/results/training_effect_shared.json.
 """
@@ -28,6 +31,7 @@ from harness import machine, write_result
 REPO = Path(__file__).resolve().parents[1]
 RESULT = REPO / "benchmarks/results/training_effect_shared.json"
 STAGES = ("base", "pt", "sft", "rm", "dpo")
+PREFERENCE_WINDOWS = (512, 1024, 1536)  # tokens; the shared env scores DPO pairs at 1536
 
 
 def run() -> float:
@@ -44,7 +48,8 @@ def collect() -> dict:
 
     from kedro.framework.session import KedroSession
 
-    from domainforge.training.artifacts import to_plain
+    from domainforge.training.artifacts import ModelDir, to_plain
+    from domainforge.training.evaluate import preference_sequences
     from domainforge.training.stage_settings import stage_settings
 
     with KedroSession.create(project_path=REPO, env="shared") as session:
@@ -55,6 +60,8 @@ def collect() -> dict:
         benchmarks = catalog.load("medical.benchmark_report")
         decontamination = catalog.load("medical.decontamination_report")
         timings = catalog.load("node_timings")
+        held_out_pairs = catalog.load("medical.preference_eval")
+        tokenizer = ModelDir(catalog.load("medical.dpo_model")).load_tokenizer()
     evaluation = {stage: reports[stage]["evaluation"] for stage in STAGES}
     return {
         "summary": summary,
@@ -70,8 +77,14 @@ def collect() -> dict:
         "samples": {stage: evaluation[stage].get("samples") for stage in ("base", "pt", "sft", "dpo")},
         "benchmarks": benchmark_table(benchmarks),
         "eval_seconds": {stage: round(s, 1) for stage, s in benchmarks["eval_seconds"].items()},
-        "decontamination": {k: decontamination[k] for k in ("ngram", "units", "dropped", "rag_chunks")},
+        "decontamination": {k: decontamination[k] for k in ("ngram", "units", "benchmarks", "dropped", "rag_chunks")},
         "stage_seconds": stage_seconds(timings),
+        "node_seconds": {name: round(t["wall_seconds"], 1) for name, t in timings["nodes"].items()},
+        "preference_windows": {
+            str(window): {"held_out_pairs": len(held_out_pairs),
+                          "scorable": len(preference_sequences(tokenizer, held_out_pairs, window)[0])}
+            for window in PREFERENCE_WINDOWS
+        },
     }
 
 
@@ -143,6 +156,9 @@ def main() -> None:
         "machine": machine(load_average_1min=load),
         **collect(),
     }
+    if args.collect and RESULT.exists():  # the reports are the earlier run's: so are these
+        earlier = json.loads(RESULT.read_text(encoding="utf-8"))
+        result.update({key: earlier.get(key) for key in ("minutes", "machine", "date", "git_commit")})
     write_result(RESULT, result)
     print(json.dumps(result["summary"], indent=2))
 

