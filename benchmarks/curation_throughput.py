@@ -48,6 +48,8 @@ TOKENIZER_CACHE = "data/06_models/tokenizer_cache"  # conf/base/catalog.yml's me
 CHAIN = ("ingest_documents", "normalise_documents", "count_tokens", "detect_language", "filter_quality",
          "tokenise_for_classifier", "train_quality_classifier", "filter_by_classifier", "exact_dedup", "near_dedup",
          "decontaminate_documents", "scrub_documents")
+# The sharded tables written by a fused segment of record-level steps.
+FUSED_TABLES = ("quality", "classified", "curated")
 DEFAULT_CONFIGS = ["local:1", "local:2", "ray:1", "ray:2"]
 
 
@@ -107,6 +109,8 @@ def one_run(engine: str, workers: int) -> dict:
                 timings = catalog.load("node_timings")["nodes"]
                 documents = len(catalog.load("medical.documents_raw"))  # quarantined ones included
                 curated = len(catalog.load("medical.documents_curated").to_pandas(["id"]))
+                steps = {table: catalog.load(f"medical.documents_{table}").stats.get("step_seconds", {})
+                         for table in FUSED_TABLES}
     nodes = {name.rsplit(".", 1)[-1]: t for name, t in timings.items()}  # medical.curation.X -> X
     chain = sum(nodes[name]["wall_seconds"] for name in CHAIN)
     return {
@@ -116,6 +120,8 @@ def one_run(engine: str, workers: int) -> dict:
         "chain_node_seconds": round(chain, 2),
         "docs_per_s": round(documents / seconds, 1),
         "nodes": {name: nodes[name] for name in CHAIN},
+        # Inside each fused segment: seconds per step, summed over tasks (CPU-seconds of workers).
+        "step_seconds": {table: {k: round(v, 3) for k, v in s.items()} for table, s in steps.items()},
     }
 
 

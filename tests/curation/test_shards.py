@@ -76,7 +76,7 @@ def test_a_plan_gives_the_same_bytes_on_any_number_of_workers_and_keeps_every_re
 
 
 def _without_seconds(stats: dict) -> dict:
-    return {key: (_without_seconds(value) if isinstance(value, dict) else value) for key, value in stats.items() if key != "seconds"}
+    return {key: value for key, value in stats.items() if key != "step_seconds"}
 
 
 def test_a_finished_plan_is_not_run_again(tmp_path, documents):
@@ -215,6 +215,7 @@ def test_sharded_dedup_decides_as_the_in_memory_dedup(tmp_path, documents):
     """Copies across parts (and of records already dropped): the same duplicates, the same keep
     rule, whichever part each copy sits in."""
     from domainforge.curation.dedup import minhash, sharded
+    from domainforge.curation.dedup.keys import keys_step
     from domainforge.datasets import DuplicatesDataset
 
     docs = documents[documents["text"].str.len() > 20].reset_index(drop=True)
@@ -224,8 +225,14 @@ def test_sharded_dedup_decides_as_the_in_memory_dedup(tmp_path, documents):
     table["id"] = [f"doc#{i}" for i in range(len(table))]
     table["quality_score"] = [round((i * 7 % 10) / 10, 1) for i in range(len(table))]
     table.loc[len(table) - 1, "status"] = "dropped:quality:too_short"  # not in play: never a duplicate
-    sharded_table = write_frame(table, tmp_path / "docs", rows_per_part=17)
     dedup = params("dedup")
+    with pytest.raises(ValueError, match="no dedup keys"):
+        sharded.exact_duplicates(write_frame(table, tmp_path / "no_keys", rows_per_part=17), dedup, LOCAL_1)
+    # The keys are computed with the rest of each part, as the pipeline's dedup_keys node does.
+    sharded_table = execute(
+        source_of(write_frame(table, tmp_path / "docs", rows_per_part=17), LOCAL_1).then(Map("dedup_keys", keys_step, (dedup,))),
+        tmp_path / "keyed",
+    )
     exact_found = sharded.exact_duplicates(sharded_table, dedup, LOCAL_1)
     DuplicatesDataset(str(tmp_path / "exact")).save(exact_found)
     exact = DuplicatesDataset(str(tmp_path / "exact")).load()

@@ -32,3 +32,19 @@ def test_cache_key_follows_the_file(tmp_path):
     os.utime(gguf, ns=(1, 1))
     assert gguf_cache_key(gguf) != before
     assert before.startswith("model-")
+
+
+def test_bare_tokenizer_counts_what_the_transformers_one_counts(tmp_path):
+    from tokenizers import Tokenizer
+
+    from domainforge.curation.tokens import count_tokens
+
+    cache = str(tmp_path / "cache")
+    texts = [SAMPLE, "发热三天，伴咳嗽、咽痛。" * 40, "Hypertension is high blood pressure.\n\nSee a doctor.", ""]
+    before = TokenizerDataset(cache_dir=cache, library="tokenizers").load()  # no cache yet: converted
+    full = TokenizerDataset(cache_dir=cache).load()
+    after = TokenizerDataset(cache_dir=cache, library="tokenizers").load()  # read from tokenizer.json
+    assert isinstance(before, Tokenizer) and isinstance(after, Tokenizer)
+    expected = [len(ids) for ids in full(texts, add_special_tokens=False)["input_ids"]]
+    assert count_tokens(texts, before) == count_tokens(texts, after) == count_tokens(texts, full) == expected
+    assert expected[1] > 40  # real tokens, not characters or a constant

@@ -102,7 +102,6 @@ class Judge:
         return ("judge", self.stage.name, digest(dict(self.params)), tuple(digest(s) for s in self.shared))
 
     def __call__(self, frame: pd.DataFrame, task: int) -> tuple[pd.DataFrame, dict]:
-        start = time.perf_counter()
         live = (frame[STATUS] == "").to_numpy()
         stats = {"in": int(live.sum()), "dropped": {}}
         if live.any():
@@ -119,7 +118,6 @@ class Judge:
                 where = np.flatnonzero(live)[dropped]
                 frame.loc[frame.index[where], STATUS] = [f"dropped:{self.name}:{r}" for r in reasons[dropped]]
                 stats["dropped"] = {str(k): int(v) for k, v in pd.Series(reasons[dropped]).value_counts().items()}
-        stats["seconds"] = time.perf_counter() - start
         return frame, {"stages": {self.name: stats}}
 
 
@@ -186,8 +184,10 @@ class Plan:
             frame[STATUS] = ""
         stats: dict = {}
         for step in self.steps:
+            start = time.perf_counter()
             frame, more = step(frame, task)
-            shards.merge_stats(stats, more)
+            # Summed over tasks: CPU-seconds of each step inside a fused segment.
+            shards.merge_stats(stats, {**more, "step_seconds": {step.name: time.perf_counter() - start}})
         return frame, stats
 
     def to_pandas(self, live: bool = True) -> pd.DataFrame:

@@ -5,13 +5,19 @@ from collections.abc import Sequence
 
 
 def count_tokens(texts: Sequence[str], tokenizer=None, batch_size: int = 512) -> list[int]:
-    """Token count per text (no special tokens); character count if `tokenizer` is None."""
+    """Token count per text (no special tokens); character count if `tokenizer` is None.
+    `tokenizer`: a transformers tokenizer or a bare `tokenizers.Tokenizer` (same counts)."""
     if tokenizer is None:
         return [len(t) for t in texts]
+    # encode_batch_fast skips the offsets the counts do not need.
+    encode = getattr(tokenizer, "encode_batch_fast", None)
     counts: list[int] = []
     for start in range(0, len(texts), batch_size):
         batch = list(texts[start : start + batch_size])
-        counts += [len(ids) for ids in tokenizer(batch, add_special_tokens=False)["input_ids"]]
+        if encode is not None:
+            counts += [len(encoding.ids) for encoding in encode(batch, add_special_tokens=False)]
+        else:
+            counts += [len(ids) for ids in tokenizer(batch, add_special_tokens=False)["input_ids"]]
     return counts
 
 

@@ -9,7 +9,8 @@ Interface (called by the curation engine when `curation_runtime.engine == "ray"`
     exact_dedup_dataset(ds, params, partitions=None) -> ray.data.Dataset
     near_dedup_dataset(ds, params, partitions=None) -> (ray.data.Dataset, report: dict)
 
-- `ds` holds documents (id, source, corpus, text [, quality_score, ...]) and an integer `position`
+- `ds` holds documents (id, text [, quality_score, ...]), or instead of the text their keys
+  (keys.COLUMNS, as the curation pipeline computes them on its workers), and an integer `position`
   column: the document's place in the global input order (unique; e.g. shard offset + row).
   "First occurrence" and the last tie-break of the keep rule follow it, so decisions do not depend
   on how Ray schedules blocks.
@@ -30,9 +31,9 @@ Interface (called by the curation engine when `curation_runtime.engine == "ray"`
   (parquet shards, or `materialize()` it first).
 
 Near dedup, step by step:
-1. Signatures per batch on the workers: `NearDuplicateIndex.signatures` (the same shingling and
-   MinHash code), cut into LSH band keys with datasketch's own `hashranges`: two documents share
-   a bucket of `MinHashLSH` iff they share a key (band index + that band's MinHash values).
+1. Band keys per document (keys.py: `NearDuplicateIndex.signatures`, the same shingling and
+   MinHash code, cut with datasketch's own `hashranges`; read from `ds` when it has them): two
+   documents share a bucket of `MinHashLSH` iff they share a key (band index + that band's values).
 2. Band keys hash-shuffled so each bucket lies in one block; a vectorised pass links every member
    of a bucket to the bucket's first document (star edges).
 3. Connected components by alternating Large-Star / Small-Star (Kiveris et al., "Connected
@@ -45,9 +46,7 @@ Near dedup, step by step:
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -56,7 +55,8 @@ import pyarrow.compute as pc
 import ray
 import ray.data
 
-from domainforge.curation.dedup.minhash import NearDuplicateIndex, _exact_normaliser, dedup_settings, report_settings
+from domainforge.curation.dedup import keys
+from domainforge.curation.dedup.minhash import NearDuplicateIndex, dedup_settings, report_settings
 
 POSITION, STATUS = "position", "status"
 _KEY, _NEAR = "_dedup_key", "_dedup_near_status"  # internal columns, never in the output
@@ -99,9 +99,12 @@ def _document_schema(ds: ray.data.Dataset, *extra: pa.Field) -> pa.Schema:
     """The input's columns, text as large_string (blocks of long texts overflow string's 2 GiB
     offsets once a shuffle concatenates them), a string status, then `extra`."""
     schema = ds.schema()
-    missing = {"id", "text", POSITION} - set(schema.names)
-    if missing:
-        raise ValueError(f"dedup on Ray needs columns {sorted(missing)} (position: the global input order)")
+    missing = {"id", POSITION} - set(schema.names)
+    if missing or not ("text" in schema.names or set(keys.COLUMNS) <= set(schema.names)):
+        raise ValueError(
+            f"dedup on Ray needs columns id, position (the global input order) and text or the keys {keys.COLUMNS};"
+            f" it got {schema.names}"
+        )
     fields = []
     for name, kind in zip(schema.names, schema.types):
         if name in ("text", "id"):
@@ -158,21 +161,17 @@ def _group_starts(sorted_rows: np.ndarray) -> np.ndarray:
 # Exact dedup
 
 
-@lru_cache(maxsize=8)
-def _normaliser(exact_items: tuple):
-    return _exact_normaliser(dict(exact_items))
-
-
 def _exact_keys(table: pa.Table, exact_items: tuple, schema: pa.Schema) -> pa.Table:
     table = _prepare(table, schema)
-    normalise = _normaliser(exact_items)
+    if keys.EXACT_KEY in table.column_names:  # computed on the workers already (keys.py)
+        zero = pa.scalar(bytes(16), pa.binary(16))
+        return table.append_column(_KEY, pc.fill_null(table[keys.EXACT_KEY].cast(pa.binary(16)), zero))
     live = _live(table)
-    texts = _texts(table.filter(pa.array(live)))
     digests = bytearray(16 * table.num_rows)  # rows with a status keep a zero key and take no part
-    for row, text in zip(np.flatnonzero(live), texts):
-        digests[16 * row : 16 * row + 16] = hashlib.blake2b(normalise(text).encode("utf-8"), digest_size=16).digest()
-    keys = pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), table.num_rows, [None, pa.py_buffer(bytes(digests))])
-    return table.append_column(_KEY, keys)
+    texts = _texts(table.filter(pa.array(live)))
+    for row, key in zip(np.flatnonzero(live), keys.exact_keys(texts, {"exact": dict(exact_items)})):
+        digests[16 * row : 16 * row + 16] = key
+    return table.append_column(_KEY, pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), table.num_rows, [None, pa.py_buffer(bytes(digests))]))
 
 
 def _exact_statuses(table: pa.Table, columns: list[str]) -> pa.Table:
@@ -210,34 +209,21 @@ def exact_dedup_dataset(ds: ray.data.Dataset, params: dict, partitions: int | No
 # Near dedup, step 1: signatures and band keys per batch
 
 
-@lru_cache(maxsize=4)
-def _index(near_items: tuple) -> NearDuplicateIndex:
-    """One index per worker process: its datasketch permutations and banding, never its LSH."""
-    return NearDuplicateIndex(**dict(near_items))
-
-
 def _signature_rows(table: pa.Table, near_items: tuple) -> pa.Table:
     """Per live document: position, id, the keep rule's quality and length, shingling flags and
     all its band keys (bands x (1 + rows) uint32: band index, then the band's MinHash values)."""
     table = table.filter(pa.array(_live(table)))
-    index = _index(near_items)
-    texts = _texts(table)
-    hashranges = index.lsh.hashranges
-    keys = [np.zeros((0, len(hashranges) * (1 + index.lsh.r)), np.uint32)]
-    shingled, cjk = [np.zeros(0, bool)], [np.zeros(0, bool)]
-    start = 0
-    while start < len(texts):  # batch_chars bounds the shingling memory, as in NearDuplicateIndex.add
-        stop, size = start, 0
-        while stop < len(texts) and (size < index.config.batch_chars or stop == start):
-            size += len(texts[stop])
-            stop += 1
-        signatures, has_shingles, is_cjk = index.signatures(texts[start:stop])
-        bands = np.stack([signatures[:, lo:hi] for lo, hi in hashranges], axis=1)
-        band_index = np.broadcast_to(np.arange(len(hashranges), dtype=np.uint32)[None, :, None], (*bands.shape[:2], 1))
-        keys.append(np.concatenate([band_index, bands], axis=2).reshape(len(bands), -1))
-        shingled.append(has_shingles)
-        cjk.append(is_cjk)
-        start = stop
+    index = keys.index_for(near_items)
+    if keys.BANDS in table.column_names:  # computed on the workers already (keys.py)
+        bands = keys.band_matrix(table[keys.BANDS].to_pylist(), index.lsh.b, index.lsh.r)
+        shingled = table[keys.SHINGLED].to_numpy(zero_copy_only=False).astype(bool)
+        cjk = table[keys.CJK].to_numpy(zero_copy_only=False).astype(bool)
+        length = table[keys.LENGTH].cast(pa.int64())
+    else:
+        bands, shingled, cjk = keys.near_keys(_texts(table), {"near": dict(near_items)})
+        length = pc.utf8_length(table["text"].cast(pa.large_string())).cast(pa.int64())
+    band_index = np.broadcast_to(np.arange(index.lsh.b, dtype=np.uint32)[None, :, None], (len(bands), index.lsh.b, 1))
+    band_keys = np.concatenate([band_index, bands], axis=2).reshape(len(bands), -1)
     if "quality_score" in table.column_names:
         quality = pd.to_numeric(table["quality_score"].to_pandas(), errors="coerce").fillna(-np.inf).to_numpy(float)
     else:
@@ -247,10 +233,10 @@ def _signature_rows(table: pa.Table, near_items: tuple) -> pa.Table:
             POSITION: pa.array(_ints(table, POSITION)),
             "id": table["id"].cast(pa.string()),
             "quality": pa.array(quality, pa.float64()),
-            "length": pc.utf8_length(table["text"].cast(pa.large_string())).cast(pa.int64()),
-            "shingled": pa.array(np.concatenate(shingled).astype(np.int64)),
-            "cjk": pa.array(np.concatenate(cjk).astype(np.int64)),
-            "bands": _fixed_binary(np.concatenate(keys)),
+            "length": length,
+            "shingled": pa.array(shingled.astype(np.int64)),
+            "cjk": pa.array(cjk.astype(np.int64)),
+            "bands": _fixed_binary(band_keys),
         }
     )
 

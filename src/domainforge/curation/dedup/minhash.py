@@ -8,9 +8,11 @@ least `cjk_min_ratio` CJK (Han, kana, Hangul) is shingled into character n-grams
 has no spaces between words; every other document into word n-grams. Shingle hashing and the MinHash
 permutations run vectorised in numpy over a batch of documents at a time and give exactly what
 `datasketch.MinHash(num_perm, seed, hashfunc=int).update_batch(shingle_hashes)` gives (scheme
-"affine32"). Only the signatures (as `LeanMinHash`) go into datasketch's `MinHashLSH`, so
-memory grows with the number of documents, not with the length of their text. LSH candidates
-are merged with union-find.
+"affine32"). The index keeps only each document's LSH band keys, cut with datasketch's own
+`MinHashLSH` banding: two documents share a band key iff datasketch's LSH makes them candidates.
+Clusters are the connected components of that candidate graph (scipy), the same clusters a
+union-find over datasketch's query-then-insert gives, at bands x rows x 4 bytes a document
+(448 with the defaults) instead of datasketch's dict buckets (benchmarks/dedup_vs_datatrove.py).
 
 Library use without Kedro:
 
@@ -29,7 +31,9 @@ from functools import cache
 
 import numpy as np
 import pandas as pd
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import MinHash, MinHashLSH
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from domainforge.curation.records import drop_rows, drops_table
 from domainforge.curation.stage import Stage
@@ -269,7 +273,7 @@ def _shingle_batch(texts: list[str], config: NearDedupConfig) -> _Shingles:
 
 
 class NearDuplicateIndex:
-    """Streams documents in, keeps one MinHash signature per document, clusters near duplicates.
+    """Streams documents in, keeps their LSH band keys, clusters near duplicates.
 
     `add(texts)` may be called repeatedly (texts may be a generator); documents are numbered
     0, 1, ... in the order added. `clusters()` returns lists of indices of size >= 2.
@@ -280,6 +284,7 @@ class NearDuplicateIndex:
     def __init__(self, **params):
         self.config = NearDedupConfig.from_params(params)
         config = self.config
+        # Never filled: it fixes the banding (b, r, hashranges), from `threshold` when bands/rows are null.
         if config.bands is None:
             self.lsh = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm)
         else:
@@ -287,7 +292,8 @@ class NearDuplicateIndex:
         template = MinHash(num_perm=config.num_perm, seed=config.seed)  # datasketch's own permutations
         self._a, self._b = template.permutations
         self._empty = template.hashvalues[0]
-        self._parent: list[int] = []
+        self._shingled: list[np.ndarray] = []  # numbers of the documents with shingles, per batch
+        self._bands: list[np.ndarray] = []  # their band keys, per batch: (documents, b, r) uint32
         self.documents = 0
         self.cjk_documents = 0
         self.unshingled = 0  # documents without a single word character: never near duplicates
@@ -328,43 +334,46 @@ class NearDuplicateIndex:
         has_shingles = np.bincount(shingles.doc, minlength=len(texts)) > 0
         return np.ascontiguousarray(signatures.T), has_shingles, shingles.cjk
 
+    def band_keys(self, signatures: np.ndarray) -> np.ndarray:
+        """(documents, b, r) uint32: each band's MinHash values, datasketch's bucket key."""
+        return np.stack([signatures[:, lo:hi] for lo, hi in self.lsh.hashranges], axis=1)
+
     def _add_batch(self, texts: list[str]) -> None:
         signatures, has_shingles, cjk = self.signatures(texts)
+        self.add_band_keys(self.band_keys(signatures), has_shingles, cjk)
+
+    def add_band_keys(self, bands: np.ndarray, shingled: np.ndarray, cjk: np.ndarray) -> None:
+        """Documents given by their band keys (computed elsewhere with the same settings, e.g. by
+        keys.py on the workers), shingle flag and CJK flag, numbered on from the last ones."""
         self.cjk_documents += int(cjk.sum())
-        self.unshingled += int((~has_shingles).sum())
-        seed = self.config.seed
-        with self.lsh.insertion_session() as session:
-            for row, key in enumerate(range(self.documents, self.documents + len(texts))):
-                self._parent.append(key)
-                if not has_shingles[row]:
-                    continue
-                minhash = LeanMinHash(seed=seed, hashvalues=signatures[row], scheme="affine32")
-                candidates = self.lsh.query(minhash)
-                if candidates:
-                    self._merge(key, candidates)
-                session.insert(key, minhash, check_duplication=False)
-        self.documents += len(texts)
-
-    def _find(self, key: int) -> int:
-        parent = self._parent
-        while parent[key] != key:
-            parent[key] = parent[parent[key]]  # path halving keeps the trees flat
-            key = parent[key]
-        return key
-
-    def _merge(self, key: int, candidates: list[int]) -> None:
-        """Union `key` (a new, still single document) with the clusters of all its candidates."""
-        roots = {self._find(other) for other in candidates}
-        root = min(roots)  # the oldest document roots the cluster
-        for other in roots:
-            self._parent[other] = root
-        self._parent[key] = root
+        self.unshingled += int((~shingled).sum())
+        rows = np.flatnonzero(shingled)  # a document without shingles is nobody's candidate
+        self._shingled.append(rows + self.documents)
+        self._bands.append(bands[rows])
+        self.documents += len(shingled)
 
     def clusters(self) -> list[list[int]]:
+        """Connected components of "shares a band key", in the order of their first document."""
+        numbers = np.concatenate([np.zeros(0, np.int64), *self._shingled])
+        if len(numbers) < 2:
+            return []
+        bands = np.concatenate(self._bands)
+        linked, first = [], []
+        for band in range(bands.shape[1]):
+            keys = np.ascontiguousarray(bands[:, band]).view(np.dtype((np.void, 4 * bands.shape[2]))).ravel()
+            _, first_row, inverse = np.unique(keys, return_index=True, return_inverse=True)
+            head = first_row[inverse.ravel()]  # each document's bucket's first document
+            moved = np.flatnonzero(head != np.arange(len(keys)))
+            linked.append(moved)
+            first.append(head[moved])
+        linked, first = np.concatenate(linked), np.concatenate(first)
+        graph = coo_matrix((np.ones(len(linked), np.int8), (linked, first)), shape=(len(numbers), len(numbers)))
+        labels = connected_components(graph, directed=False)[1]
+        grouped = np.flatnonzero(np.bincount(labels)[labels] > 1)  # ascending: clusters by first document
         groups: dict[int, list[int]] = {}
-        for key in range(self.documents):
-            groups.setdefault(self._find(key), []).append(key)
-        return [members for members in groups.values() if len(members) > 1]
+        for row in grouped:
+            groups.setdefault(int(labels[row]), []).append(int(numbers[row]))
+        return list(groups.values())
 
 
 def near_duplicate_clusters(texts: Iterable[str], **params) -> list[list[int]]:

@@ -1,12 +1,13 @@
 """Exact and near dedup over a sharded document table, on either engine.
 
-The decisions are minhash.py's (the same hashing, clusters and keep rule). What comes out is the
-duplicates: one row per dropped document, `(task, row, status)`, where `task` is the part of the
-input table it sits in and `row` its place there; `apply_duplicates` (a plan step) writes those
-statuses into that part. The local engine decides in this process, streaming the parts (its
-memory is the hashes or the MinHash LSH index, as minhash.py's); the Ray engine decides with
-distributed.py's shuffles and writes the duplicates from its workers, so the driver holds neither
-documents nor signatures.
+The decisions are minhash.py's (the same hashing, clusters and keep rule). Both read the keys
+that keys.py's plan step left in the table (computed on the workers with the rest of the part),
+not the text. What comes out is the duplicates: one row per dropped document, `(task, row,
+status)`, where `task` is the part of the input table it sits in and `row` its place there;
+`apply_duplicates` (a plan step) writes those statuses into that part. The local engine decides in
+this process, streaming the parts (its memory is the exact keys, then the band keys); the Ray
+engine decides with distributed.py's shuffles and writes the duplicates from its workers, so the
+driver holds neither documents nor keys.
 """
 from __future__ import annotations
 
@@ -20,13 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from domainforge.curation.dedup.minhash import (
-    DedupSettings,
-    NearDuplicateIndex,
-    _exact_normaliser,
-    _report,
-    dedup_settings,
-)
+from domainforge.curation.dedup import keys
+from domainforge.curation.dedup.minhash import DedupSettings, NearDuplicateIndex, _report, dedup_settings
 from domainforge.curation.engine import CurationRuntime, ray_session
 from domainforge.curation.shards import STATUS, Shards
 
@@ -99,13 +95,11 @@ def _live_parts(table: Shards, columns: list[str], skip: Duplicates | None = Non
 # --- local: in this process --------------------------------------------------------------------
 
 
-def _exact_local(table: Shards, params: Mapping | DedupSettings) -> pd.DataFrame:
-    normalise = _exact_normaliser(dedup_settings(params).exact)
+def _exact_local(table: Shards) -> pd.DataFrame:
     first_id: dict[bytes, str] = {}
     rows = []
-    for task, live in _live_parts(table, ["id", "text"]):
-        for row, doc_id, text in zip(live["row"], live["id"], live["text"]):
-            key = hashlib.blake2b(normalise(text).encode("utf-8"), digest_size=16).digest()
+    for task, live in _live_parts(table, ["id", keys.EXACT_KEY]):
+        for row, doc_id, key in zip(live["row"], live["id"], live[keys.EXACT_KEY]):
             kept = first_id.setdefault(key, doc_id)
             if kept != doc_id:
                 rows.append((task, int(row), f"dropped:dedup:exact_duplicate_of:{kept}"))
@@ -116,12 +110,15 @@ def _near_local(table: Shards, exact: Duplicates, params: Mapping | DedupSetting
     index = NearDuplicateIndex(**asdict(dedup_settings(params).near))
     tasks, rows, ids, lengths, quality = [], [], [], [], []
     has_quality = "quality_score" in table.columns
-    for task, live in _live_parts(table, ["id", "text", "quality_score"], skip=exact):
-        index.add(live["text"].tolist())
+    for task, live in _live_parts(table, ["id", "quality_score", *keys.NEAR_COLUMNS], skip=exact):
+        index.add_band_keys(
+            keys.band_matrix(live[keys.BANDS].tolist(), index.lsh.b, index.lsh.r),
+            live[keys.SHINGLED].to_numpy(bool), live[keys.CJK].to_numpy(bool),
+        )
         tasks.append(np.full(len(live), task))
         rows.append(live["row"].to_numpy())
         ids.append(live["id"].to_numpy(dtype=object))
-        lengths.append(live["text"].str.len().to_numpy())
+        lengths.append(live[keys.LENGTH].to_numpy(np.int64))
         scores = pd.to_numeric(live["quality_score"], errors="coerce") if has_quality else pd.Series(0.0, index=live.index)
         quality.append(scores.fillna(-np.inf).to_numpy())
     flat = [np.concatenate(a) if a else np.zeros(0) for a in (tasks, rows, ids, lengths, quality)]
@@ -146,19 +143,25 @@ def _positions(table: Shards) -> np.ndarray:
 
 
 def _read_live(batch: pd.DataFrame, table: Shards, offsets: np.ndarray, skip: Duplicates | None) -> pa.Table:
+    """The live records of the parts in `batch`: their keys (keys.py), never their text."""
     frames = []
     for task in batch["task"]:
-        live = _live_part(table, int(task), ["id", "text", "quality_score"], skip)
+        live = _live_part(table, int(task), ["id", "quality_score", *keys.COLUMNS], skip)
         live = live.assign(position=offsets[int(task)] + live["row"].to_numpy())
         if "quality_score" not in live.columns:
             live["quality_score"] = np.nan
-        frames.append(live[["id", "text", "quality_score", "position"]])
+        frames.append(live)
     frame = pd.concat(frames, ignore_index=True)
+    bands_width = len(frame[keys.BANDS].iat[0]) if len(frame) else 1
     return pa.table({
         "id": pa.array(frame["id"], pa.string()),
-        "text": pa.array(frame["text"], pa.large_string()),
         "quality_score": pa.array(pd.to_numeric(frame["quality_score"]), pa.float64(), from_pandas=True),
         "position": pa.array(frame["position"].to_numpy(np.int64)),
+        keys.EXACT_KEY: pa.array(frame[keys.EXACT_KEY].tolist(), pa.binary(16)),
+        keys.BANDS: pa.array(frame[keys.BANDS].tolist(), pa.binary(bands_width)),
+        keys.SHINGLED: pa.array(frame[keys.SHINGLED].to_numpy(bool)),
+        keys.CJK: pa.array(frame[keys.CJK].to_numpy(bool)),
+        keys.LENGTH: pa.array(frame[keys.LENGTH].to_numpy(np.int64)),
     })
 
 
@@ -183,12 +186,19 @@ def _ray_documents(table: Shards, runtime: CurationRuntime, skip: Duplicates | N
     ), offsets
 
 
+def _check_keys(table: Shards) -> None:
+    missing = [column for column in keys.COLUMNS if column not in table.columns]
+    if missing:
+        raise ValueError(f"{table.root} has no dedup keys ({missing}): compute them with dedup.keys.keys_step first")
+
+
 def exact_duplicates(table: Shards, params: Mapping | DedupSettings, runtime: CurationRuntime):
     """The exact duplicates of `table`'s live documents: a DataFrame (local engine) or a lazy
     `ray.data.Dataset` the catalog writes (ray engine)."""
     params = dedup_settings(params)  # checked before any work
+    _check_keys(table)
     if runtime.engine != "ray" or len(table) < runtime.in_memory_dedup_below:
-        return _exact_local(table, params)
+        return _exact_local(table)
     from domainforge.curation.dedup import distributed
 
     docs, offsets = _ray_documents(table, runtime, None)
@@ -200,6 +210,7 @@ def exact_duplicates(table: Shards, params: Mapping | DedupSettings, runtime: Cu
 def near_duplicates(table: Shards, exact: Duplicates, params: Mapping | DedupSettings, runtime: CurationRuntime):
     """(near duplicates, report) of `table`'s live documents that exact dedup kept."""
     params = dedup_settings(params)  # checked before any work
+    _check_keys(table)
     if runtime.engine != "ray" or len(table) < runtime.in_memory_dedup_below:
         return _near_local(table, exact, params)
     from domainforge.curation.dedup import distributed

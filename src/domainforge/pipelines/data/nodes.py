@@ -15,6 +15,7 @@ import pandas as pd
 
 from domainforge.curation import chat_format, decontaminate as decontam, ledger, mix, normalise, tokens
 from domainforge.curation.dedup import minhash, sharded
+from domainforge.curation.dedup.keys import drop_keys_step, keys_step
 from domainforge.curation.engine import CurationRuntime
 from domainforge.curation.ingest import raw_shards, read
 from domainforge.curation.plan import Judge, Map, Plan, source_of
@@ -83,6 +84,12 @@ def filter_by_classifier(documents: Shards, model, params: Mapping, runtime: Map
     )
 
 
+def dedup_keys(documents: Plan, params: dict) -> Plan:
+    """Each live document's exact and near dedup keys, computed on the workers with the rest of
+    its part, so the dedup nodes read keys, not text."""
+    return documents.then(Map("dedup_keys", keys_step, (params,)))
+
+
 def exact_dedup(documents: Shards, params: dict, runtime: Mapping):
     return sharded.exact_duplicates(documents, params, _runtime(runtime))
 
@@ -97,6 +104,7 @@ def decontaminate_documents(
     """The dedup decisions, then the records overlapping a benchmark question."""
     return source_of(documents, _runtime(runtime)).then(
         Map("dedup", sharded.apply_duplicates, (exact, near)),
+        Map("drop_dedup_keys", drop_keys_step),
         Judge(decontam.STAGE, params, (index,)),
     )
 

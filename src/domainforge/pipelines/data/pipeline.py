@@ -99,9 +99,16 @@ def _curate_documents() -> Pipeline:
             node(
                 nodes.filter_by_classifier,
                 ["documents_quality", "quality_classifier", "params:quality_classifier", RUNTIME],
-                "documents_classified",
+                "documents_scored",
                 name="filter_by_classifier",
                 tags=["quality"],
+            ),
+            node(
+                nodes.dedup_keys,
+                ["documents_scored", "params:dedup"],
+                "documents_classified",
+                name="dedup_keys",
+                tags=["dedup"],
             ),
             node(
                 nodes.exact_dedup,
