@@ -7,6 +7,9 @@ loading the base model's tokenizer, each in a fresh process (median of `--repeat
   every load did before the cache, and what the first load with an empty cache does).
 - `tokenizer_from_cache_s`: the same dataset reading the folder that first load saved; with
   `--src` pointing at a tree without `cache_dir` this is not measured.
+- `bare_tokenizer_from_cache_s`: the dataset with `library: tokenizers` (what curation loads to
+  count tokens: the Rust tokenizer from that folder's tokenizer.json, no transformers); not
+  measured for a tree without that option.
 
 `--src`/`--label` measure another source tree (e.g. a checkout of an earlier commit), so one
 result file holds a before/after pair.
@@ -39,7 +42,13 @@ def one_run(what: str, cache: Path, out: Path) -> None:
     else:
         from domainforge.datasets import TokenizerDataset
 
-        if "cache_dir" in inspect.signature(TokenizerDataset).parameters:
+        options = inspect.signature(TokenizerDataset).parameters
+        if what == "bare_tokenizer_from_cache":
+            if "library" not in options:
+                out.write_text(json.dumps(None))
+                return
+            TokenizerDataset(cache_dir=str(cache), library="tokenizers").load()
+        elif "cache_dir" in options:
             TokenizerDataset(cache_dir=str(cache) if what == "tokenizer_from_cache" else None).load()
         elif what == "tokenizer_from_gguf":
             TokenizerDataset().load()
@@ -63,7 +72,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as cache:
         # the first cached load converts and saves (where the tree has a cache): the ones timed read it
         fresh_process([__file__, "--one-run", "tokenizer_from_cache", cache, RESULT_FILE], env=src_env(args.src))
-        for what in ("registry_import", "tokenizer_from_gguf", "tokenizer_from_cache"):
+        for what in ("registry_import", "tokenizer_from_gguf", "tokenizer_from_cache", "bare_tokenizer_from_cache"):
             times = [fresh_process([__file__, "--one-run", what, cache, RESULT_FILE], env=src_env(args.src))
                      for _ in range(args.repeats)]
             runs[f"{what}_s"] = None if None in times else round(statistics.median(times), 2)
