@@ -19,6 +19,10 @@ over local (same workers) and the 1 -> 2 worker speed-up of each engine.
 
     python benchmarks/curation_throughput.py               # writes benchmarks/results/curation_throughput.json
     python benchmarks/curation_throughput.py --repeats 1 --configs local:2 ray:2
+
+`--baseline TREE` also runs every configuration on another checkout (its conf/ and src/, e.g.
+`git worktree add /tmp/before <commit>`), interleaved with this one's runs, so a before/after pair
+comes from one machine state (runs of different sessions here differ by up to 40%).
 """
 from __future__ import annotations
 
@@ -43,11 +47,12 @@ ENV = "throughput"
 LAST_NODE = "medical.curation.scrub_documents"
 TOKENIZER_CACHE = "data/06_models/tokenizer_cache"  # conf/base/catalog.yml's medical.base_tokenizer
 # The document nodes up to the curated table. The record-level ones return plans: their work is
-# timed in the node that saves the next sharded table (tokenise_for_classifier,
-# filter_by_classifier, scrub_documents; see pipelines/data/nodes.py).
+# timed in the node that saves the next sharded table (tokenise_for_classifier, dedup_keys (before
+# it existed: filter_by_classifier), scrub_documents; see pipelines/data/nodes.py). A node a tree
+# lacks is left out.
 CHAIN = ("ingest_documents", "normalise_documents", "count_tokens", "detect_language", "filter_quality",
-         "tokenise_for_classifier", "train_quality_classifier", "filter_by_classifier", "exact_dedup", "near_dedup",
-         "decontaminate_documents", "scrub_documents")
+         "tokenise_for_classifier", "train_quality_classifier", "filter_by_classifier", "dedup_keys", "exact_dedup",
+         "near_dedup", "decontaminate_documents", "scrub_documents")
 # The sharded tables written by a fused segment of record-level steps.
 FUSED_TABLES = ("quality", "classified", "curated")
 DEFAULT_CONFIGS = ["local:1", "local:2", "ray:1", "ray:2"]
@@ -71,17 +76,17 @@ def raw_files(raw: Path) -> None:
         shutil.copy(source, raw / name)
 
 
-def make_project(work: Path, engine: str, workers: int) -> Path:
+def make_project(work: Path, engine: str, workers: int, tree: Path = REPO) -> Path:
     project = work / "project"
     (project / "src").mkdir(parents=True)  # the package is installed; Kedro wants the folder
-    shutil.copy(REPO / "pyproject.toml", project)
-    shutil.copytree(REPO / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
+    shutil.copy(tree / "pyproject.toml", project)
+    shutil.copytree(tree / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
     (project / "conf" / "local").mkdir()
     raw_files(work / "raw")
     (project / TOKENIZER_CACHE).parent.mkdir(parents=True)
     (REPO / TOKENIZER_CACHE).mkdir(parents=True, exist_ok=True)
     (project / TOKENIZER_CACHE).symlink_to(REPO / TOKENIZER_CACHE, target_is_directory=True)
-    shutil.copytree(REPO / "data" / "01_raw", project / "data" / "01_raw")  # the other roles: the shipped sample
+    shutil.copytree(tree / "data" / "01_raw", project / "data" / "01_raw")  # the other roles: the shipped sample
     catalog = {f"medical.raw_{role}": {"type": "domainforge.datasets.RawFilesDataset", "path": str(work / "raw" / role),
                                         "lazy": True}
                for role in ("pretrain_domain", "pretrain_general")}
@@ -92,12 +97,12 @@ def make_project(work: Path, engine: str, workers: int) -> Path:
     return project
 
 
-def one_run(engine: str, workers: int) -> dict:
+def one_run(engine: str, workers: int, tree: Path = REPO) -> dict:
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
     with tempfile.TemporaryDirectory(dir=REPO / "data") as folder:
-        project = make_project(Path(folder), engine, workers)
+        project = make_project(Path(folder), engine, workers, tree)
         with chdir(project):
             bootstrap_project(project)
             with KedroSession.create(project_path=project, env=ENV) as session:
@@ -112,14 +117,14 @@ def one_run(engine: str, workers: int) -> dict:
                 steps = {table: catalog.load(f"medical.documents_{table}").stats.get("step_seconds", {})
                          for table in FUSED_TABLES}
     nodes = {name.rsplit(".", 1)[-1]: t for name, t in timings.items()}  # medical.curation.X -> X
-    chain = sum(nodes[name]["wall_seconds"] for name in CHAIN)
+    chain = sum(nodes[name]["wall_seconds"] for name in CHAIN if name in nodes)
     return {
         "documents_ingested": documents,
         "documents_curated": curated,
         "run_seconds": round(seconds, 2),  # incl. session set-up, catalog saves and loads
         "chain_node_seconds": round(chain, 2),
         "docs_per_s": round(documents / seconds, 1),
-        "nodes": {name: nodes[name] for name in CHAIN},
+        "nodes": {name: nodes[name] for name in CHAIN if name in nodes},
         # Inside each fused segment: seconds per step, summed over tasks (CPU-seconds of workers).
         "step_seconds": {table: {k: round(v, 3) for k, v in s.items()} for table, s in steps.items()},
     }
@@ -153,37 +158,16 @@ def machine_parallel_speedup() -> dict:
             "speedup": round(2 * alone / together, 3)}
 
 
-def fresh_process_run(config: str) -> dict:
+def fresh_process_run(config: str, tree: Path = REPO) -> dict:
+    env = None if tree == REPO else {**os.environ, "PYTHONPATH": str(tree / "src")}  # its package, its conf
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "run.json"
-        subprocess.run([sys.executable, __file__, "--one-run", config, str(out)], check=True)
+        subprocess.run([sys.executable, __file__, "--one-run", config, str(out), "--tree", str(tree)], check=True, env=env)
         return json.loads(out.read_text())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS, help="engine:workers")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/curation_throughput.json")
-    parser.add_argument("--one-run", nargs=2, help=argparse.SUPPRESS)  # internal: config, result file
-    args = parser.parse_args()
-    os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
-    os.environ.setdefault("DOMAINFORGE_TRACKING", "0")  # time curation, not the MLflow store
-    if args.one_run:
-        engine, workers = args.one_run[0].split(":")
-        Path(args.one_run[1]).write_text(json.dumps(one_run(engine, int(workers))))
-        return
-    from domainforge.datasets import TokenizerDataset
-
-    TokenizerDataset(cache_dir=str(REPO / TOKENIZER_CACHE)).load()  # converted once, outside the runs
-    load_before = os.getloadavg()
-    ceiling = machine_parallel_speedup()
-    print(f"machine: 2 processes give {ceiling['speedup']}x one", flush=True)
-    runs: dict[str, list[dict]] = {config: [] for config in args.configs}
-    for _ in range(args.repeats):
-        for config in args.configs:
-            runs[config].append(fresh_process_run(config))
-            print(f"{config}: {runs[config][-1]['docs_per_s']} docs/s", flush=True)
+def summarise(runs: dict[str, list[dict]]) -> dict:
+    """The median run of each configuration and the ratios between configurations."""
     result = {"configs": {}}
     for config, config_runs in runs.items():
         median = sorted(config_runs, key=lambda r: r["run_seconds"])[len(config_runs) // 2]
@@ -199,6 +183,47 @@ def main() -> None:
         "local_speedup_1_to_2_workers": ratio("local:1", "local:2"),
         "ray_speedup_1_to_2_workers": ratio("ray:1", "ray:2"),
     }
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS, help="engine:workers")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/curation_throughput.json")
+    parser.add_argument("--baseline", type=Path, help="another checkout to run the same configurations on")
+    parser.add_argument("--one-run", nargs=2, help=argparse.SUPPRESS)  # internal: config, result file
+    parser.add_argument("--tree", type=Path, default=REPO, help=argparse.SUPPRESS)  # internal: checkout of --one-run
+    args = parser.parse_args()
+    os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("DOMAINFORGE_TRACKING", "0")  # time curation, not the MLflow store
+    if args.one_run:
+        engine, workers = args.one_run[0].split(":")
+        Path(args.one_run[1]).write_text(json.dumps(one_run(engine, int(workers), args.tree.resolve())))
+        return
+    from domainforge.datasets import TokenizerDataset
+
+    TokenizerDataset(cache_dir=str(REPO / TOKENIZER_CACHE)).load()  # converted once, outside the runs
+    load_before = os.getloadavg()
+    ceiling = machine_parallel_speedup()
+    print(f"machine: 2 processes give {ceiling['speedup']}x one", flush=True)
+    trees = {"current": REPO} | ({"baseline": args.baseline.resolve()} if args.baseline else {})
+    runs: dict[str, dict[str, list[dict]]] = {name: {config: [] for config in args.configs} for name in trees}
+    for _ in range(args.repeats):
+        for config in args.configs:
+            for name, tree in trees.items():
+                runs[name][config].append(fresh_process_run(config, tree))
+                print(f"{name} {config}: {runs[name][config][-1]['docs_per_s']} docs/s", flush=True)
+    result = summarise(runs["current"])
+    if args.baseline:
+        baseline = summarise(runs["baseline"])
+        commit = subprocess.run(["git", "-C", str(args.baseline), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True).stdout.strip()
+        result["baseline"] = {"tree": str(args.baseline), "git_commit": commit, **baseline}
+        result["speedup_over_baseline"] = {
+            config: round(baseline["configs"][config]["run_seconds"] / result["configs"][config]["run_seconds"], 3)
+            for config in args.configs
+        }
     result["targets"] = {"local_docs_per_s": 1000, "ray_over_local": 1.3, "ray_speedup_1_to_2_workers": 1.7}
     spread = {c: round(statistics.pstdev(r["all_runs_docs_per_s"]) / statistics.mean(r["all_runs_docs_per_s"]), 3)
               for c, r in result["configs"].items() if len(r["all_runs_docs_per_s"]) > 1}

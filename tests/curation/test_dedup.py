@@ -166,6 +166,53 @@ def test_empty_input_and_bad_parameters():
         near_duplicate_clusters(["x", None])
 
 
+def test_clusters_are_those_of_datasketch_lsh_with_union_find(zh_paragraphs, en_answers):
+    """The band-key components equal what datasketch's own MinHashLSH finds, query then insert,
+    with candidates merged by union-find (the index's definition before it kept band keys)."""
+    from datasketch import LeanMinHash, MinHashLSH
+
+    texts = [*zh_paragraphs, *en_answers[:30]]
+    texts += [edit_chars(t, 0.02, i) for i, t in enumerate(zh_paragraphs[:15])] + en_answers[:5] + ["", "。"]
+    index = NearDuplicateIndex(**NEAR)
+    signatures, shingled, _ = index.signatures(texts)
+    lsh = MinHashLSH(num_perm=NEAR["num_perm"], params=(NEAR["bands"], NEAR["rows"]))
+    parent = list(range(len(texts)))
+
+    def find(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i, values in enumerate(signatures):
+        if not shingled[i]:
+            continue
+        minhash = LeanMinHash(seed=NEAR.get("seed", 1), hashvalues=values, scheme="affine32")
+        for other in lsh.query(minhash):
+            parent[max(find(i), find(other))] = min(find(i), find(other))
+        lsh.insert(i, minhash)
+    expected: dict[int, list[int]] = {}
+    for i in range(len(texts)):
+        expected.setdefault(find(i), []).append(i)
+    expected_clusters = [members for members in expected.values() if len(members) > 1]
+    assert near_duplicate_clusters(texts, **NEAR) == expected_clusters and len(expected_clusters) >= 12
+
+
+def test_dedup_keys_step_keys_only_the_records_in_play():
+    from domainforge.curation.dedup import keys
+
+    params = {"near": NEAR}
+    frame = pd.DataFrame({"id": ["a", "b", "c"], "text": ["发热三天，伴有咳嗽和咽痛。", None, "Fever and cough for three days."],
+                          "status": ["", "dropped:quality:too_short", ""]})
+    out, _ = keys.keys_step(frame, 0, params)
+    assert out.loc[1, keys.COLUMNS].isna().all() and out.loc[[0, 2], keys.COLUMNS].notna().all().all()
+    bands, shingled, cjk = keys.near_keys([frame.loc[0, "text"], frame.loc[2, "text"]], params)
+    assert keys.band_matrix(out.loc[[0, 2], keys.BANDS].tolist(), NEAR["bands"], NEAR["rows"]).tolist() == bands.tolist()
+    assert out.loc[[0, 2], keys.CJK].tolist() == cjk.tolist() == [True, False] and shingled.all()
+    assert out.loc[[0, 2], keys.LENGTH].tolist() == [13, 31]
+    nobody, _ = keys.keys_step(frame.assign(status="dropped:quality:too_short"), 0, params)  # a part with none in play
+    assert nobody[keys.COLUMNS].isna().all().all() and list(keys.drop_keys_step(nobody, 0)[0].columns) == ["id", "text", "status"]
+
+
 def test_threshold_lets_datasketch_choose_the_banding():
     index = NearDuplicateIndex(num_perm=128, bands=None, rows=None, threshold=0.8)
     assert index.lsh.b * index.lsh.r <= 128 and (index.lsh.b, index.lsh.r) != (14, 8)

@@ -58,7 +58,7 @@ def keys_step(frame: pd.DataFrame, task: int, params: Mapping | DedupSettings) -
     bands, shingled, cjk = near_keys(texts, params)
     columns = {name: np.full(len(frame), None, dtype=object) for name in COLUMNS}
     columns[EXACT_KEY][live] = exact_keys(texts, params)
-    columns[BANDS][live] = [row.tobytes() for row in bands.reshape(len(live), -1)]
+    columns[BANDS][live] = [row.tobytes() for row in bands.reshape(len(live), bands.shape[1] * bands.shape[2])]
     columns[SHINGLED][live] = shingled.tolist()
     columns[CJK][live] = cjk.tolist()
     columns[LENGTH][live] = [len(text) for text in texts]
