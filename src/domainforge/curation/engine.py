@@ -47,7 +47,7 @@ class CurationRuntime:
     task_memory_mb: int | None = None  # ray: memory each task reserves (None: Ray's default)
     # ray: tables with fewer documents are deduplicated in the driver's memory, as on the local
     # engine (same decisions): the distributed dedup's ~15 shuffles cost minutes of fixed time,
-    # while the in-memory index costs ~4 GB per million documents.
+    # while the in-memory band-key index costs ~0.6 GB per million documents.
     in_memory_dedup_below: int = 500_000
 
     def __post_init__(self):
