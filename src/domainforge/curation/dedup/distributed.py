@@ -56,7 +56,7 @@ import ray
 import ray.data
 
 from domainforge.curation.dedup import keys
-from domainforge.curation.dedup.minhash import NearDuplicateIndex, dedup_settings, report_settings
+from domainforge.curation.dedup.minhash import NearDuplicateIndex, dedup_settings, exact_keys, report_settings
 
 POSITION, STATUS = "position", "status"
 _KEY, _NEAR = "_dedup_key", "_dedup_near_status"  # internal columns, never in the output
@@ -169,7 +169,7 @@ def _exact_keys(table: pa.Table, exact_items: tuple, schema: pa.Schema) -> pa.Ta
     live = _live(table)
     digests = bytearray(16 * table.num_rows)  # rows with a status keep a zero key and take no part
     texts = _texts(table.filter(pa.array(live)))
-    for row, key in zip(np.flatnonzero(live), keys.exact_keys(texts, {"exact": dict(exact_items)})):
+    for row, key in zip(np.flatnonzero(live), exact_keys(texts, dict(exact_items))):
         digests[16 * row : 16 * row + 16] = key
     return table.append_column(_KEY, pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), table.num_rows, [None, pa.py_buffer(bytes(digests))]))
 
@@ -220,7 +220,7 @@ def _signature_rows(table: pa.Table, near_items: tuple) -> pa.Table:
         cjk = table[keys.CJK].to_numpy(zero_copy_only=False).astype(bool)
         length = table[keys.LENGTH].cast(pa.int64())
     else:
-        bands, shingled, cjk = keys.near_keys(_texts(table), {"near": dict(near_items)})
+        bands, shingled, cjk = index.keys_of(_texts(table))
         length = pc.utf8_length(table["text"].cast(pa.large_string())).cast(pa.int64())
     band_index = np.broadcast_to(np.arange(index.lsh.b, dtype=np.uint32)[None, :, None], (len(bands), index.lsh.b, 1))
     band_keys = np.concatenate([band_index, bands], axis=2).reshape(len(bands), -1)

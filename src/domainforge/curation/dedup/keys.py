@@ -11,7 +11,6 @@ Only records still in play get keys; the step after dedup removes the columns ag
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import asdict
 from functools import lru_cache
@@ -19,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from domainforge.curation.dedup.minhash import DedupSettings, NearDuplicateIndex, _exact_normaliser, dedup_settings
+from domainforge.curation.dedup.minhash import DedupSettings, NearDuplicateIndex, dedup_settings, exact_keys
 from domainforge.curation.shards import STATUS
 
 EXACT_KEY, BANDS, SHINGLED, CJK, LENGTH = "dedup_exact_key", "dedup_bands", "dedup_shingled", "dedup_cjk", "dedup_length"
@@ -33,21 +32,9 @@ def index_for(near_items: tuple) -> NearDuplicateIndex:
     return NearDuplicateIndex(**dict(near_items))
 
 
-def exact_keys(texts: list[str], params: Mapping | DedupSettings) -> list[bytes]:
-    normalise = _exact_normaliser(dedup_settings(params).exact)
-    return [hashlib.blake2b(normalise(text).encode("utf-8"), digest_size=16).digest() for text in texts]
-
-
 def near_keys(texts: list[str], params: Mapping | DedupSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(band keys (documents, b, r) uint32, has a shingle, shingled as CJK), `batch_chars` at a time."""
-    index = index_for(tuple(sorted(asdict(dedup_settings(params).near).items())))
-    bands, shingled, cjk = [np.zeros((0, index.lsh.b, index.lsh.r), np.uint32)], [np.zeros(0, bool)], [np.zeros(0, bool)]
-    for batch in index._batches(texts):
-        signatures, has_shingles, is_cjk = index.signatures(batch)
-        bands.append(index.band_keys(signatures))
-        shingled.append(has_shingles)
-        cjk.append(is_cjk)
-    return np.concatenate(bands), np.concatenate(shingled), np.concatenate(cjk)
+    """(band keys (documents, b, r) uint32, has a shingle, shingled as CJK): the index's `keys_of`."""
+    return index_for(tuple(sorted(asdict(dedup_settings(params).near).items()))).keys_of(texts)
 
 
 def keys_step(frame: pd.DataFrame, task: int, params: Mapping | DedupSettings) -> tuple[pd.DataFrame, dict]:
@@ -57,7 +44,7 @@ def keys_step(frame: pd.DataFrame, task: int, params: Mapping | DedupSettings) -
     texts = frame["text"].to_numpy()[live].tolist()
     bands, shingled, cjk = near_keys(texts, params)
     columns = {name: np.full(len(frame), None, dtype=object) for name in COLUMNS}
-    columns[EXACT_KEY][live] = exact_keys(texts, params)
+    columns[EXACT_KEY][live] = exact_keys(texts, params.exact)
     columns[BANDS][live] = [row.tobytes() for row in bands.reshape(len(live), bands.shape[1] * bands.shape[2])]
     columns[SHINGLED][live] = shingled.tolist()
     columns[CJK][live] = cjk.tolist()

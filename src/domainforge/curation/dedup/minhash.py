@@ -76,6 +76,12 @@ def _exact_normaliser(params: Mapping | ExactDedupSettings):
     return normalise
 
 
+def exact_keys(texts: Iterable[str], params: Mapping | ExactDedupSettings) -> list[bytes]:
+    """Each text's exact-dedup key: blake2b-128 of the text normalised as `dedup.exact` says."""
+    normalise = _exact_normaliser(params)
+    return [hashlib.blake2b(normalise(text).encode("utf-8"), digest_size=16).digest() for text in texts]
+
+
 def exact_dedup(documents: pd.DataFrame, params: Mapping | DedupSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Drop documents whose normalised text equals an earlier document's; the first one stays.
 
@@ -86,11 +92,9 @@ def exact_dedup(documents: pd.DataFrame, params: Mapping | DedupSettings) -> tup
     if documents.empty:
         return documents.reset_index(drop=True), drops_table()
     _check_texts(documents)
-    normalise = _exact_normaliser(settings.exact)
     first_id: dict[bytes, str] = {}
     status = []
-    for doc_id, text in zip(documents["id"], documents["text"]):
-        key = hashlib.blake2b(normalise(text).encode("utf-8"), digest_size=16).digest()
+    for doc_id, key in zip(documents["id"], exact_keys(documents["text"], settings.exact)):
         kept = first_id.setdefault(key, doc_id)
         status.append(None if kept == doc_id else f"dropped:dedup:exact_duplicate_of:{kept}")
     status = pd.Series(status, index=documents.index, dtype=object)
@@ -300,13 +304,22 @@ class NearDuplicateIndex:
 
     def add(self, texts: Iterable[str]) -> None:
         for batch in self._batches(texts):
-            self._add_batch(batch)
+            self.add_band_keys(*self._batch_keys(batch))
+
+    def keys_of(self, texts: Iterable[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(band keys (documents, b, r) uint32, has a shingle, shingled as CJK) of `texts`,
+        `batch_chars` at a time, for `add_band_keys` elsewhere (e.g. keys.py on the workers);
+        nothing is added here."""
+        parts = [self._batch_keys(batch) for batch in self._batches(texts)]
+        if not parts:
+            return np.zeros((0, self.lsh.b, self.lsh.r), np.uint32), np.zeros(0, bool), np.zeros(0, bool)
+        return tuple(np.concatenate(column) for column in zip(*parts))
 
     def _batches(self, texts: Iterable[str]) -> Iterator[list[str]]:
         batch, size = [], 0
-        for text in texts:
+        for number, text in enumerate(texts, start=self.documents):
             if not isinstance(text, str):
-                raise TypeError(f"document {self.documents + len(batch)} is {type(text).__name__}, not str")
+                raise TypeError(f"document {number} is {type(text).__name__}, not str")
             batch.append(text)
             size += len(text)
             if size >= self.config.batch_chars:
@@ -338,13 +351,13 @@ class NearDuplicateIndex:
         """(documents, b, r) uint32: each band's MinHash values, datasketch's bucket key."""
         return np.stack([signatures[:, lo:hi] for lo, hi in self.lsh.hashranges], axis=1)
 
-    def _add_batch(self, texts: list[str]) -> None:
+    def _batch_keys(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         signatures, has_shingles, cjk = self.signatures(texts)
-        self.add_band_keys(self.band_keys(signatures), has_shingles, cjk)
+        return self.band_keys(signatures), has_shingles, cjk
 
     def add_band_keys(self, bands: np.ndarray, shingled: np.ndarray, cjk: np.ndarray) -> None:
-        """Documents given by their band keys (computed elsewhere with the same settings, e.g. by
-        keys.py on the workers), shingle flag and CJK flag, numbered on from the last ones."""
+        """Documents given by their band keys, shingle flag and CJK flag (`keys_of`, here or
+        elsewhere with the same settings), numbered on from the last ones."""
         self.cjk_documents += int(cjk.sum())
         self.unshingled += int((~shingled).sum())
         rows = np.flatnonzero(shingled)  # a document without shingles is nobody's candidate
@@ -393,6 +406,18 @@ def near_duplicate_clusters(texts: Iterable[str], **params) -> list[list[int]]:
 REPRESENTATIVE_RULE = "highest quality_score (if present), then longest text, then first in input order"
 
 
+def representative_statuses(clusters: list[list[int]], ids, quality, lengths) -> pd.Series:
+    """REPRESENTATIVE_RULE in every cluster: `dropped:dedup:near_duplicate_of:<its id>` for the
+    other members, None elsewhere (index 0 .. len(ids) - 1)."""
+    status = pd.Series(None, index=range(len(ids)), dtype=object)
+    for members in clusters:
+        keep = max(members, key=lambda i: (quality[i], lengths[i], -i))
+        for i in members:
+            if i != keep:
+                status.iloc[i] = f"dropped:dedup:near_duplicate_of:{ids[keep]}"
+    return status
+
+
 def near_dedup(documents: pd.DataFrame, params: Mapping | DedupSettings) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Keep one representative per near-duplicate cluster (REPRESENTATIVE_RULE); drop the rest."""
     index = NearDuplicateIndex(**asdict(dedup_settings(params).near))
@@ -407,12 +432,7 @@ def near_dedup(documents: pd.DataFrame, params: Mapping | DedupSettings) -> tupl
     else:
         quality = np.zeros(len(documents))
     ids = documents["id"].to_numpy()
-    status = pd.Series(None, index=documents.index, dtype=object)
-    for members in clusters:
-        keep = max(members, key=lambda i: (quality[i], lengths[i], -i))
-        for i in members:
-            if i != keep:
-                status.iloc[i] = f"dropped:dedup:near_duplicate_of:{ids[keep]}"
+    status = representative_statuses(clusters, ids, quality, lengths).set_axis(documents.index)
     kept, drops = drop_rows(documents, status.notna(), status)
     return kept, drops, _report(index, clusters, ids, status)
 

@@ -22,7 +22,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from domainforge.curation.dedup import keys
-from domainforge.curation.dedup.minhash import DedupSettings, NearDuplicateIndex, _report, dedup_settings
+from domainforge.curation.dedup.minhash import (
+    DedupSettings,
+    NearDuplicateIndex,
+    _report,
+    dedup_settings,
+    representative_statuses,
+)
 from domainforge.curation.engine import CurationRuntime, ray_session
 from domainforge.curation.shards import STATUS, Shards
 
@@ -124,12 +130,7 @@ def _near_local(table: Shards, exact: Duplicates, params: Mapping | DedupSetting
     flat = [np.concatenate(a) if a else np.zeros(0) for a in (tasks, rows, ids, lengths, quality)]
     tasks, rows, ids, lengths, quality = flat
     clusters = index.clusters()
-    status = pd.Series(None, index=range(len(ids)), dtype=object)
-    for members in clusters:
-        keep = max(members, key=lambda i: (quality[i], lengths[i], -i))
-        for i in members:
-            if i != keep:
-                status.iloc[i] = f"dropped:dedup:near_duplicate_of:{ids[keep]}"
+    status = representative_statuses(clusters, ids, quality, lengths)
     hit = status.notna().to_numpy()
     out = pd.DataFrame({"task": tasks[hit].astype(int), "row": rows[hit].astype(int), "status": status[hit].to_numpy()})
     return out, _report(index, clusters, ids, status)
