@@ -95,3 +95,27 @@ def test_every_document_is_kept_or_dropped_exactly_once(shared_data):
 @pytest.mark.parametrize("text", ["", "   ", "—— 。。。"])
 def test_text_without_letters_is_unknown(text):
     assert identify(text, PARAMS) == ("unknown", 0.0, False)
+
+
+LATIN_ONLY_CASES = [
+    "The fever and the cough " * 6,
+    "The dose is 2 × 5 mg, and the ratio is 10 ÷ 2 for the children " * 3,  # × ÷: in the class, not letters
+    "The patient with a fever was given the α-blocker and the β-agonist for the night " * 3,  # Greek letters
+    "The trial with × and the Greek α that balance each other out for the count " * 3,
+    "The café and the naïve résumé of the doctor with the patients " * 3,  # Latin-1 letters
+    "The value of x² is larger than the value of the x for all of them " * 3,  # ² counts as a letter to LETTER_RE
+    "The 患者 and the doctor with the patients of the clinic " * 3,
+    "the_underscored word and the hyphen-ated one with the others " * 3,
+]
+
+
+@pytest.mark.parametrize("text", LATIN_ONLY_CASES)
+def test_latin_only_rule_matches_the_plain_letter_count(text):
+    # The rule reads "the Latin words' characters are all the text's letters"; it is computed
+    # without listing every letter, so it is checked here against the plain count.
+    from domainforge.curation.quality.language import english_function_word_share
+    from domainforge.curation.quality.text_features import LATIN_WORD_RE, LETTER_RE
+
+    words = LATIN_WORD_RE.findall(text)
+    latin_only = sum(map(len, words)) == len(LETTER_RE.findall(text))
+    assert (english_function_word_share(text, 5) is not None) == latin_only

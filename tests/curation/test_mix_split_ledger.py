@@ -130,3 +130,43 @@ def test_ledger_invariant_violations_raise(drops, kept, problem):
     raw = pd.DataFrame({"id": ["a", "b"], "source": "s"})
     with pytest.raises(LedgerError, match=problem):
         build_ledger({"documents_raw": raw}, {"drops": drops}, {"out": pd.DataFrame({"id": kept, "source": "s"})})
+
+
+THREADS_SCRIPT = """
+import sys
+from tokenizers import Tokenizer, models, pre_tokenizers
+import pandas as pd
+from domainforge.curation.tokens import count_step
+
+def threads():
+    return int(next(l for l in open("/proc/self/status") if l.startswith("Threads:")).split()[1])
+
+tokenizer = Tokenizer(models.WordLevel({"[UNK]": 0, "fever": 1, "cough": 2}, unk_token="[UNK]"))  # untrained: no pool yet
+tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+texts = ["fever and cough in the night, then a rash %d" % i for i in range(4000)]
+before = threads()
+if sys.argv[1] == "step":
+    count_step(pd.DataFrame({"text": texts, "status": ""}), 0, tokenizer)
+else:
+    tokenizer.encode_batch_fast(texts)
+print(threads() - before)
+"""
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/status"), reason="reads /proc")
+def test_token_counting_in_a_task_starts_no_thread_pool():
+    # An engine task is one CPU: tokenizers' own Rayon pool (one thread a core) would make
+    # `workers` tasks use workers x cores. Fresh processes: the pool starts once per process.
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TOKENIZERS_PARALLELISM"}
+
+    def new_threads(mode):
+        out = subprocess.run([sys.executable, "-c", THREADS_SCRIPT, mode], env=env, capture_output=True, text=True, check=True)
+        return int(out.stdout.strip().splitlines()[-1])
+
+    assert new_threads("plain") >= 1  # the library's default: a pool (so the check below can fail)
+    assert new_threads("step") == 0
+    assert "TOKENIZERS_PARALLELISM" not in os.environ  # set only while counting

@@ -348,3 +348,21 @@ def test_every_english_name_cue_finds_its_name(cue):
     """Each cue passes the literal pre-check that lets documents without any cue skip the regex."""
     text = f"Notes: {cue} Rachel Davis came today."
     assert {text[s.start:s.end] for s in find_english_names(text)} == {"Rachel Davis"}
+
+
+@pytest.mark.parametrize("text, address", [
+    ("Write to PSC 1234, Box 5678\nAPO AE 09012 for the records.", "PSC 1234, Box 5678\nAPO AE 09012"),
+    ("Ship it to USS Nimitz, FPO AP 96620 today.", "USS Nimitz, FPO AP 96620"),
+    ("Mail the form to P.O. Box 4521 before Friday.", "P.O. Box 4521"),
+    ("Send it to Post Office Box 77\nSpringfield, IL 62704 please.", "Post Office Box 77\nSpringfield, IL 62704"),
+])
+def test_military_and_po_box_addresses(text, address):
+    from domainforge.curation.privacy.addresses import find_english_addresses
+
+    assert [text[s.start:s.end] for s in find_english_addresses(text)] == [address]
+
+
+def test_box_and_apo_words_alone_are_no_address():
+    from domainforge.curation.privacy.addresses import find_english_addresses
+
+    assert find_english_addresses("The APO gene and a box of gloves, PO 12 of the order.") == []

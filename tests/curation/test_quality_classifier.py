@@ -271,3 +271,17 @@ def test_chinese_sentence_pattern_finds_what_the_plain_one_does():
         text = "".join(rng.choice("发热咳嗽。！？\n ab，") for _ in range(rng.randint(0, 60)))
         assert _ZH_SENTENCE_RE.findall(text) == plain.findall(text), text
     assert _ZH_SENTENCE_RE.findall("发热咳嗽 fever " * 2000 + "。") == [("发热咳嗽 fever " * 2000).strip("\n") + "。"]
+
+
+def test_junk_vocabulary_is_every_word_occurrence_of_the_texts_in_order():
+    # _Vocabulary reads each text's words in one batch; what it must equal is the plain
+    # definition over the joined texts (no word crosses a text's end).
+    import re
+
+    from domainforge.curation.quality.synthetic_junk import _HAN_RUN_RE, _Vocabulary
+
+    texts = ["Fever and COUGH are common; fever_x\nAB abc", "", "Übermäßig DOSES naïve kelvin\u212a", "the end"]
+    expected = [w.lower() for w in re.findall(r"[A-Za-z]{3,}", "\n".join(texts))]
+    assert _Vocabulary("en", texts).words == expected
+    zh = ["患者发热三天，伴咳嗽。", "", "头痛a头痛b发", "高血压病人应低盐饮食"]
+    assert _Vocabulary("zh", zh).words == [run[:4] for run in _HAN_RUN_RE.findall("\n".join(zh))]

@@ -1,7 +1,9 @@
 """Count tokens with the base model's tokenizer, or characters when there is none."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 
 def count_tokens(texts: Sequence[str], tokenizer=None, batch_size: int = 512) -> list[int]:
@@ -21,6 +23,23 @@ def count_tokens(texts: Sequence[str], tokenizer=None, batch_size: int = 512) ->
     return counts
 
 
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """tokenizers spreads a batch over every core (Rayon) unless TOKENIZERS_PARALLELISM, read on
+    each call, says no. An engine task has one CPU (a forked local worker; Ray reserves one per
+    task), so its counting stays on that CPU: `workers` tasks use `workers` cores, not
+    `workers` x cores fighting over them."""
+    previous = os.environ.get("TOKENIZERS_PARALLELISM")
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["TOKENIZERS_PARALLELISM"]
+        else:
+            os.environ["TOKENIZERS_PARALLELISM"] = previous
+
+
 def chat_text(messages) -> str:
     return "\n".join(m["content"] for m in messages)
 
@@ -30,6 +49,8 @@ def count_step(frame, task: int, tokenizer=None):
     normalisation, for the mix budget and the data report's funnel."""
     live = (frame["status"] == "").to_numpy()
     counts = [0] * len(frame)
-    for i, n in zip(live.nonzero()[0], count_tokens(frame["text"].to_numpy()[live].tolist(), tokenizer)):
+    with _one_thread():
+        found = count_tokens(frame["text"].to_numpy()[live].tolist(), tokenizer)
+    for i, n in zip(live.nonzero()[0], found):
         counts[i] = n
     return frame.assign(tokens=counts), {}

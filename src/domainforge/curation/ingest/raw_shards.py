@@ -86,7 +86,7 @@ def _lines_in(file, start: int, end: int) -> int:
     return count
 
 
-def pieces_of(role: str, path: str, file, params: Mapping, shard_bytes: int) -> list[Piece]:
+def pieces_of(role: str, path: str, file, params: Mapping | read.IngestSettings, shard_bytes: int) -> list[Piece]:
     rule = read.file_rule(path, params)
     if file.size <= shard_bytes or not _splittable(rule):
         return [Piece(role, path, file)]
@@ -110,10 +110,11 @@ def pieces_of(role: str, path: str, file, params: Mapping, shard_bytes: int) -> 
 
 def plan_tasks(files_by_role: Mapping[str, Mapping], params: Mapping, shard_bytes: int) -> tuple[tuple[Piece, ...], ...]:
     """Pieces grouped into tasks of at most `shard_bytes` raw bytes (a larger piece alone)."""
+    settings = read.ingest_settings(params)  # checked once, not once per file (crawls hold millions)
     tasks, current, size = [], [], 0
     for role, files in files_by_role.items():
         for path in sorted(files):
-            for piece in pieces_of(role, path, files[path], params, shard_bytes):
+            for piece in pieces_of(role, path, files[path], settings, shard_bytes):
                 if current and size + piece.size() > shard_bytes:
                     tasks.append(tuple(current))
                     current, size = [], 0
@@ -136,10 +137,10 @@ class RawSource:
         return len(self.pieces)
 
     def read(self, task: int) -> pd.DataFrame:
-        rows = []
+        rows, settings = [], read.ingest_settings(self.params)
         for piece in self.pieces[task]:
             records, quarantined = read.read_piece(
-                piece.role, piece.path, piece.data(), self.params, read.document_fields, piece.encoding, piece.first_line
+                piece.role, piece.path, piece.data(), settings, read.document_fields, piece.encoding, piece.first_line
             )
             rows += [{**r, STATUS: "", "detail": None} for r in records]
             corpus = piece.role.rsplit("_", 1)[-1]

@@ -127,6 +127,9 @@ def find_english_addresses(text: str) -> list[PiiSpan]:
         # "Type 2 Diabetes Center": a one-digit "house number" needs the city/state/ZIP line too.
         if len(number) >= 2 or match.group("city"):
             spans.append(PiiSpan(match.start(), match.end(), "address"))
-    for pattern in (_EN_MILITARY, _EN_PO_BOX):
-        spans.extend(PiiSpan(m.start(), m.end(), "address") for m in pattern.finditer(text))
+    # Each pattern needs a literal ("PO" of APO/FPO/DPO, "Box" of both box forms): the substring
+    # test skips a scan that tries the pattern at every position of a text that cannot match.
+    for pattern, literal in ((_EN_MILITARY, "PO"), (_EN_PO_BOX, "Box")):
+        if literal in text:
+            spans.extend(PiiSpan(m.start(), m.end(), "address") for m in pattern.finditer(text))
     return spans

@@ -20,6 +20,7 @@ and batch size give the same result.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,7 +30,7 @@ from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 
 from domainforge.curation.engine import IN_PROCESS
-from domainforge.curation.quality.text_features import HAN_RE, HANGUL_RE, KANA_RE, LATIN_WORD_RE, LETTER_RE, count
+from domainforge.curation.quality.text_features import HAN_RE, HANGUL_RE, KANA_RE, LATIN_WORD_RE, count
 from domainforge.curation.stage import DROP, Stage, run_stage
 from domainforge.typed_settings import from_params
 
@@ -73,11 +74,18 @@ def _factory(seed: int) -> DetectorFactory:
     return factory
 
 
+# Letters (LETTER_RE) outside LATIN_WORD_RE's class. That class also holds two non-letters, × and
+# ÷, so the Latin words' characters equal the text's letters exactly when these two counts
+# agree: one scan that finds nothing on English text, instead of a list of every letter.
+_NON_LATIN_LETTER_RE = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f]")
+
+
 def english_function_word_share(text: str, min_words: int) -> float | None:
-    """Share of English function words among the words of a Latin-only text; None when the text
-    has letters of another script or fewer than `min_words` words."""
+    """Share of English function words among the words of a Latin-only text (its Latin words
+    hold all its letters); None when the text has letters of another script or fewer than
+    `min_words` words."""
     words = LATIN_WORD_RE.findall(text)
-    if len(words) < min_words or sum(map(len, words)) != count(LETTER_RE, text):
+    if len(words) < min_words or count(_NON_LATIN_LETTER_RE, text) != text.count("×") + text.count("÷"):
         return None
     return sum(word.lower() in EN_FUNCTION_WORDS for word in words) / len(words)
 

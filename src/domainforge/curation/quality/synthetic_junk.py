@@ -95,22 +95,28 @@ class _Vocabulary:
         text = "\n".join(seed_texts)
         if lang == "zh":
             self.sentences = _ZH_SENTENCE_RE.findall(text) or ["患者出现发热、咳嗽等症状，应及时就医。"]
-            self.words = _shared(run.group()[:4] for run in _HAN_RUN_RE.finditer(text)) or ["发热", "咳嗽", "治疗", "医院"]
+            self.words = _shared([run[:4] for run in _HAN_RUN_RE.findall(t)] for t in seed_texts) or ["发热", "咳嗽", "治疗", "医院"]
             # One string of the Han characters in order, not a list of one-character strings: the
             # same `rng.choice` draws, but ~2 bytes a character instead of ~80 (a 100,000-document
             # training sample took 3 GB here for this list alone).
             self.chars = _NON_HAN_RE.sub("", text) or "病毒感染治疗发热医生"
         else:
             self.sentences = _EN_SENTENCE_RE.findall(text) or ["Patients with fever should see a doctor promptly."]
-            self.words = _shared(w.group().lower() for w in _EN_WORD_RE.finditer(text)) or ["fever", "cough", "treatment", "doctor"]
+            # The words hold ASCII letters only: one lower() of their joined string lowers them all.
+            words = (" ".join(found).lower().split() for found in map(_EN_WORD_RE.findall, seed_texts))
+            self.words = _shared(words) or ["fever", "cough", "treatment", "doctor"]
             self.chars = "abcdefghijklmnopqrstuvwxyz"
 
 
-def _shared(words: Iterable[str]) -> list[str]:
-    """`words` with each distinct word one object: the list keeps every occurrence (the draws
-    stay frequency-weighted and the same), the memory only the vocabulary."""
+def _shared(texts_words: Iterable[list[str]]) -> list[str]:
+    """The words of every text in order, each distinct word one object: the list keeps every
+    occurrence (the draws stay frequency-weighted and the same), the memory only the vocabulary.
+    A text's words come as one list (no match crosses a text's end), interned in one C-level map."""
     seen: dict[str, str] = {}
-    return [seen.setdefault(word, word) for word in words]
+    shared: list[str] = []
+    for words in texts_words:
+        shared += map(seen.setdefault, words, words)
+    return shared
 
 
 def _fill(template: str, rng: random.Random, vocab: _Vocabulary, lang: str) -> str:
