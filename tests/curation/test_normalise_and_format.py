@@ -64,3 +64,24 @@ def test_validate_preferences():
     kept, drops = validate_preferences(prefs, {})
     assert list(kept["id"]) == ["1"]
     assert list(drops["status"]) == ["dropped:format:chosen_equals_rejected"]
+
+
+def test_ftfy_leaves_plain_ascii_unchanged_so_skipping_it_is_exact():
+    # normalise_text skips ftfy for printable ASCII with tabs and newlines; this is what makes
+    # that exact (ftfy's fixes need other characters), checked on random and awkward texts.
+    import random
+
+    import ftfy
+
+    from domainforge.curation.normalise import _FTFY, _PLAIN_ASCII
+
+    rng = random.Random(0)
+    alphabet = [chr(c) for c in range(0x20, 0x7F)] + ["\t", "\n", "\n\n", "&amp;", "&lt;br&gt;", "--", "...", "''", "``"]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400))) for _ in range(3000)]
+    texts += ["He said \"it's fine\" -- really...\n\tTab & <b>bold</b> &#39; a+b=c; 100%", " " * 50, "\n" * 9]
+    for text in texts:
+        assert _PLAIN_ASCII.fullmatch(text)
+        assert ftfy.fix_text(text, _FTFY) == text, repr(text)
+    # What ftfy does change stays outside the skipped class.
+    for changed in ["a\r\nb", "bell\x07", "\x1b[31mred\x1b[0m", "curly \u201cquote\u201d", "mojibake caf\u00c3\u00a9"]:
+        assert not _PLAIN_ASCII.fullmatch(changed) and ftfy.fix_text(changed, _FTFY) != changed

@@ -39,11 +39,18 @@ _FTFY = ftfy.TextFixerConfig(
 )
 
 
+# Printable ASCII, tabs and newlines: every ftfy fix above needs some other character (mojibake,
+# curly quotes and ligatures are non-ASCII; \r line breaks, ANSI escapes and control characters
+# are outside this class), so ftfy returns such a text unchanged and its scan is skipped.
+_PLAIN_ASCII = re.compile(r"[\t\n\x20-\x7e]*")
+
+
 def normalise_text(text: str, params: Mapping | NormaliseSettings | None = None) -> str:
     """Unescape HTML entities, repair mojibake, drop control characters, tidy whitespace."""
     if normalise_settings(params).unescape_html:
         text = html.unescape(text)
-    text = ftfy.fix_text(text, _FTFY)
+    if not _PLAIN_ASCII.fullmatch(text):
+        text = ftfy.fix_text(text, _FTFY)
     text = _ZERO_WIDTH.sub("", text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
