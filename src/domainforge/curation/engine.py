@@ -15,8 +15,9 @@ import logging
 import multiprocessing
 import os
 import pickle
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
@@ -168,31 +169,51 @@ def ray_session(runtime: CurationRuntime):
             )
         _STARTED = True
         log.info("Ray: %s", ray.cluster_resources())
+    _configure_ray_data(ray)
     return ray
 
 
 _STARTED = False  # whether ray_session connected this process (so the hook disconnects it)
 
 
-def _ray_map(function, shards: list[pd.DataFrame], runtime: CurationRuntime, args: tuple) -> list[pd.DataFrame]:
-    ray = ray_session(runtime)
+def _configure_ray_data(ray) -> None:
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # results back in input order
     context.enable_progress_bars = progress.enabled()
+
+
+@contextmanager
+def _task_pool_job(ray) -> Iterator[None]:
+    """For a job of one map operator whose task pool is `workers` wide: Ray Data's per-operator
+    resource reservation, made for pipelines of several operators, held such a pool under its
+    size on a small cluster (2 CPUs: a task started only when another ended; fixed_costs.json,
+    `ray_later_job_overhead_s`). The pool's size already caps the tasks in flight, and the other
+    backpressure policies still watch the object store. The distributed dedup's multi-operator
+    jobs keep Ray's default."""
+    context = ray.data.DataContext.get_current()
+    saved, context.op_resource_reservation_enabled = context.op_resource_reservation_enabled, False
+    try:
+        yield
+    finally:
+        context.op_resource_reservation_enabled = saved
+
+
+def _ray_map(function, shards: list[pd.DataFrame], runtime: CurationRuntime, args: tuple) -> list[pd.DataFrame]:
+    ray = ray_session(runtime)
     shared = ray.put(pickle.dumps((function, args)))  # once to the object store, not per shard
     items = [{"shard": i, "payload": pickle.dumps(shard)} for i, shard in enumerate(shards)]
     # Tasks, not actors: Ray Data retries a task whose worker or node died (its default
     # max_retries=-1), so a lost worker costs time, never records (each shard's result is
     # computed from its input alone).
-    dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
-        _ray_task,
-        fn_args=([shared],),  # in a list: Ray passes the reference, each worker fetches it once
-        batch_size=1,  # one shard per call
-        batch_format="pandas",
-        num_cpus=1,
-        compute=ray.data.TaskPoolStrategy(size=runtime.workers),
-    )
-    rows = dataset.take_all()
+    with _task_pool_job(ray):  # a dataset keeps the context it was made in
+        rows = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
+            _ray_task,
+            fn_args=([shared],),  # in a list: Ray passes the reference, each worker fetches it once
+            batch_size=1,  # one shard per call
+            batch_format="pandas",
+            num_cpus=1,
+            compute=ray.data.TaskPoolStrategy(size=runtime.workers),
+        ).take_all()
     if sorted(row["shard"] for row in rows) != list(range(len(shards))):
         raise RuntimeError(f"Ray returned shards {sorted(row['shard'] for row in rows)} for {len(shards)} inputs")
     return [pickle.loads(row["payload"]) for row in sorted(rows, key=lambda row: row["shard"])]
@@ -200,9 +221,6 @@ def _ray_map(function, shards: list[pd.DataFrame], runtime: CurationRuntime, arg
 
 def _ray_tasks(function, tasks: list[int], runtime: CurationRuntime, args: tuple, desc: str) -> list:
     ray = ray_session(runtime)
-    context = ray.data.DataContext.get_current()
-    context.execution_options.preserve_order = True
-    context.enable_progress_bars = progress.enabled()
     shared = ray.put(pickle.dumps((function, args)))
     resources = {"num_cpus": 1}
     if runtime.task_memory_mb:
@@ -210,10 +228,11 @@ def _ray_tasks(function, tasks: list[int], runtime: CurationRuntime, args: tuple
     # Tasks, not actors: Ray Data retries a task whose worker or node died (its default
     # max_retries=-1), and a task rewrites its files by atomic renames, so a retry neither loses
     # nor doubles a record.
-    rows = ray.data.from_items([{"task": t} for t in tasks], override_num_blocks=len(tasks)).map_batches(
-        _ray_run_task, fn_args=([shared],), batch_size=1, batch_format="pandas",
-        compute=ray.data.TaskPoolStrategy(size=runtime.workers), **resources,
-    ).take_all()
+    with _task_pool_job(ray):  # a dataset keeps the context it was made in
+        rows = ray.data.from_items([{"task": t} for t in tasks], override_num_blocks=len(tasks)).map_batches(
+            _ray_run_task, fn_args=([shared],), batch_size=1, batch_format="pandas",
+            compute=ray.data.TaskPoolStrategy(size=runtime.workers), **resources,
+        ).take_all()
     by_task = {row["task"]: pickle.loads(row["payload"]) for row in rows}
     if sorted(by_task) != sorted(tasks):
         raise RuntimeError(f"Ray returned tasks {sorted(by_task)} for {sorted(tasks)} ({desc})")
