@@ -70,15 +70,15 @@ def one_run(what: str, cache: Path, out: Path) -> None:
 def ray_costs(out: Path) -> None:
     import psutil
 
-    def cpu_seconds() -> float:  # this process and every process it started (Ray's, workers included)
-        total = 0.0
+    def cpu_seconds() -> dict[int, float]:  # this process and every process it started (Ray's, workers included)
+        found = {}
         for process in [psutil.Process(), *psutil.Process().children(recursive=True)]:
             try:
                 times = process.cpu_times()
-                total += times.user + times.system
+                found[process.pid] = times.user + times.system
             except psutil.NoSuchProcess:
                 pass
-        return total
+        return found
 
     start = time.perf_counter()
     import ray.data  # noqa: F401
@@ -94,7 +94,8 @@ def ray_costs(out: Path) -> None:
     cpu = cpu_seconds()
     run_tasks(time.sleep, [4, 5], runtime)
     later = time.perf_counter()
-    idle_cpu = cpu_seconds() - cpu
+    after = cpu_seconds()
+    idle_cpu = sum(after[pid] - cpu.get(pid, 0.0) for pid in after)  # a process that ended: not counted
     disconnect_ray()
     stopped = time.perf_counter()
     out.write_text(json.dumps({
