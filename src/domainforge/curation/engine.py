@@ -186,10 +186,10 @@ def _configure_ray_data(ray) -> None:
 def _task_pool_job(ray) -> Iterator[None]:
     """For a job of one map operator whose task pool is `workers` wide: Ray Data's per-operator
     resource reservation, made for pipelines of several operators, held such a pool under its
-    size on a small cluster (2 CPUs: a task started only when another ended; fixed_costs.json,
-    `ray_later_job_overhead_s`). The pool's size already caps the tasks in flight, and the other
-    backpressure policies still watch the object store. The distributed dedup's multi-operator
-    jobs keep Ray's default."""
+    size on a small cluster (2 CPUs: a job's second task started 1-2 s after its first;
+    fixed_costs.json, `ray_later_job_overhead_s`). The pool's size caps the tasks in flight,
+    and the other backpressure policies still watch the object store. The distributed dedup's
+    multi-operator jobs keep Ray's default."""
     context = ray.data.DataContext.get_current()
     saved, context.op_resource_reservation_enabled = context.op_resource_reservation_enabled, False
     try:

@@ -10,9 +10,8 @@ def count_tokens(texts: Sequence[str], tokenizer=None, batch_size: int = 512) ->
     if tokenizer is None:
         return [len(t) for t in texts]
     # encode_batch_fast skips the offsets the counts do not need. It also spreads a batch over the
-    # cores (Rayon) inside each engine worker: counting on one thread per worker was slower on 2
-    # cores (tokens step 7.7 -> 10.2 worker-seconds local, 7.9 -> 13.0 on Ray: the
-    # curation_throughput.json committed with that trial), so the library's default stays.
+    # cores (Rayon) inside each engine worker: one thread per worker was slower (local engine, 2
+    # workers: tokens step 7.7 -> 10.2 worker-seconds; curation_throughput.json as of dd3702c).
     encode = getattr(tokenizer, "encode_batch_fast", None)
     counts: list[int] = []
     for start in range(0, len(texts), batch_size):
