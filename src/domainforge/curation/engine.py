@@ -169,28 +169,24 @@ def ray_session(runtime: CurationRuntime):
             )
         _STARTED = True
         log.info("Ray: %s", ray.cluster_resources())
-    _configure_ray_data(ray)
     return ray
 
 
 _STARTED = False  # whether ray_session connected this process (so the hook disconnects it)
 
 
-def _configure_ray_data(ray) -> None:
-    context = ray.data.DataContext.get_current()
-    context.execution_options.preserve_order = True  # results back in input order
-    context.enable_progress_bars = progress.enabled()
-
-
 @contextmanager
 def _task_pool_job(ray) -> Iterator[None]:
-    """For a job of one map operator whose task pool is `workers` wide: Ray Data's per-operator
-    resource reservation, made for pipelines of several operators, held such a pool under its
-    size on a small cluster (2 CPUs: a job's second task started 1-2 s after its first;
-    fixed_costs.json, `ray_later_job_overhead_s`). The pool's size caps the tasks in flight,
-    and the other backpressure policies still watch the object store. The distributed dedup's
-    multi-operator jobs keep Ray's default."""
+    """The Ray Data settings of a job of one map operator whose task pool is `workers` wide
+    (a dataset keeps the context it was made in: make it inside). Results come back in input
+    order. Ray Data's per-operator resource reservation, made for pipelines of several
+    operators, held such a pool under its size on a small cluster (2 CPUs: a job's second task
+    started 1-2 s after its first; fixed_costs.json, `ray_later_job_overhead_s`), so it is off
+    for the job: the pool's size caps the tasks in flight, and the other backpressure policies
+    still watch the object store. The distributed dedup's multi-operator jobs keep Ray's default."""
     context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True
+    context.enable_progress_bars = progress.enabled()
     saved, context.op_resource_reservation_enabled = context.op_resource_reservation_enabled, False
     try:
         yield
@@ -205,7 +201,7 @@ def _ray_map(function, shards: list[pd.DataFrame], runtime: CurationRuntime, arg
     # Tasks, not actors: Ray Data retries a task whose worker or node died (its default
     # max_retries=-1), so a lost worker costs time, never records (each shard's result is
     # computed from its input alone).
-    with _task_pool_job(ray):  # a dataset keeps the context it was made in
+    with _task_pool_job(ray):
         rows = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
             _ray_task,
             fn_args=([shared],),  # in a list: Ray passes the reference, each worker fetches it once
@@ -228,7 +224,7 @@ def _ray_tasks(function, tasks: list[int], runtime: CurationRuntime, args: tuple
     # Tasks, not actors: Ray Data retries a task whose worker or node died (its default
     # max_retries=-1), and a task rewrites its files by atomic renames, so a retry neither loses
     # nor doubles a record.
-    with _task_pool_job(ray):  # a dataset keeps the context it was made in
+    with _task_pool_job(ray):
         rows = ray.data.from_items([{"task": t} for t in tasks], override_num_blocks=len(tasks)).map_batches(
             _ray_run_task, fn_args=([shared],), batch_size=1, batch_format="pandas",
             compute=ray.data.TaskPoolStrategy(size=runtime.workers), **resources,
