@@ -80,10 +80,10 @@ def ray_costs(out: Path) -> None:
                 pass
         return found
 
+    from domainforge.curation.engine import CurationRuntime, disconnect_ray, ray_session, run_tasks  # imports no ray
+
     start = time.perf_counter()
     import ray.data  # noqa: F401
-
-    from domainforge.curation.engine import CurationRuntime, disconnect_ray, ray_session, run_tasks
 
     imported = time.perf_counter()
     runtime = CurationRuntime(engine="ray", workers=2)
