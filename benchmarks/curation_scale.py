@@ -15,7 +15,8 @@ project's conf/ whose extra env `scale` points `medical.raw_pretrain_domain` and
 shipped sample in data/01_raw/medical). Every output lands in that copy, never in data/ of the
 working tree.
 
-Recorded: documents, wall seconds of the run and docs/s, seconds per node, peak memory sampled
+Recorded: documents, wall seconds of the run and docs/s, the CPU seconds of the whole process tree
+(and so the cores it kept busy on average), seconds per node, peak memory sampled
 every second from /proc (the driver's RSS, each Ray worker's RSS, and the whole process tree's
 PSS, which counts Ray's shared object store once),
 the ledger's status counts and its invariant (inputs = kept + dropped + quarantined, each
@@ -158,8 +159,9 @@ def make_project(workdir: Path, raw: Path, runtime: dict) -> Path:
     return project
 
 
-def _processes() -> dict[int, tuple[int, int, str]]:
-    """pid -> (parent pid, resident bytes, command line) of every process, from /proc (Linux)."""
+def _processes() -> dict[int, tuple[int, int, str, int]]:
+    """pid -> (parent pid, resident bytes, command line, CPU clock ticks used so far) of every
+    process, from /proc (Linux)."""
     page, out = os.sysconf("SC_PAGE_SIZE"), {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -168,7 +170,7 @@ def _processes() -> dict[int, tuple[int, int, str]]:
             stat = Path(f"/proc/{entry}/stat").read_text()
             fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (name) "
             command = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
-            out[int(entry)] = (int(fields[1]), int(fields[21]) * page, command)
+            out[int(entry)] = (int(fields[1]), int(fields[21]) * page, command, int(fields[11]) + int(fields[12]))
         except (OSError, ValueError, IndexError):
             continue
     return out
@@ -188,7 +190,7 @@ def _pss(pid: int) -> int:
 
 def _descends(pid: int, ancestor: int, processes: dict) -> bool:
     while pid > 1:
-        pid = processes.get(pid, (0, 0, ""))[0]
+        pid = processes.get(pid, (0, 0, "", 0))[0]
         if pid == ancestor:
             return True
     return False
@@ -197,12 +199,16 @@ def _descends(pid: int, ancestor: int, processes: dict) -> bool:
 def watchdog(limit_bytes: int, peak: dict) -> None:
     """Samples every second: this process (the driver), all its descendants together (forked
     workers; with the Ray engine the local cluster's GCS, raylet, object store and workers), and
-    each Ray worker ("ray::..." processes) on its own. Stops the run above `limit_bytes` (PSS)."""
+    each Ray worker ("ray::..." processes) on its own. Stops the run above `limit_bytes` (PSS).
+    Also keeps each process's CPU ticks (the driver's counted from the watchdog's start), so that
+    `tree_cpu_seconds()` is the CPU the whole tree used, processes that have exited included."""
     me = os.getpid()
+    cpu = peak.setdefault("cpu_ticks", {})
+    driver_before = _processes()[me][3]
     while True:
         processes = _processes()
         tree = {pid: info for pid, info in processes.items() if pid != me and _descends(pid, me, processes)}
-        driver = processes.get(me, (0, 0, ""))[1]
+        driver = processes.get(me, (0, 0, "", 0))[1]
         rss = driver + sum(info[1] for info in tree.values())
         pss = sum(_pss(pid) for pid in (me, *tree))
         peak["tree_rss_bytes"] = max(peak.get("tree_rss_bytes", 0), rss)
@@ -210,16 +216,25 @@ def watchdog(limit_bytes: int, peak: dict) -> None:
         peak["driver_rss_bytes"] = max(peak.get("driver_rss_bytes", 0), driver)
         peak["largest_descendant_rss_bytes"] = max([peak.get("largest_descendant_rss_bytes", 0), *(i[1] for i in tree.values())])
         workers = peak.setdefault("ray_worker_rss_bytes", {})
-        for pid, (_, size, command) in tree.items():
+        for pid, (_, size, command, _) in tree.items():
             if command.startswith("ray::"):
                 workers[pid] = max(workers.get(pid, 0), size)
+        cpu[me] = processes.get(me, (0, 0, "", driver_before))[3] - driver_before
+        for pid, info in tree.items():
+            cpu[pid] = max(cpu.get(pid, 0), info[3])
         if pss > limit_bytes:
             print(f"watchdog: {pss / 2**30:.1f} GiB (PSS) > {limit_bytes / 2**30:.1f} GiB, stopping", flush=True)
             os._exit(3)
         time.sleep(1)
 
 
-def run_pipeline(project: Path) -> tuple[float, dict, dict]:
+def tree_cpu_seconds(peak: dict) -> float:
+    """CPU seconds of the driver and its descendants since the watchdog started (as of its last
+    one-second sample)."""
+    return sum(peak.get("cpu_ticks", {}).values()) / os.sysconf("SC_CLK_TCK")
+
+
+def run_pipeline(project: Path, peak: dict) -> tuple[float, float, dict, dict]:
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
@@ -227,8 +242,11 @@ def run_pipeline(project: Path) -> tuple[float, dict, dict]:
         bootstrap_project(project)
         with KedroSession.create(project_path=project, env=ENV) as session:
             start = time.perf_counter()
+            cpu_before = tree_cpu_seconds(peak)
             session.run(pipeline_names=["medical_data"])
             seconds = time.perf_counter() - start
+            time.sleep(1.5)  # one more watchdog sample: the last CPU ticks of the processes that ended
+            cpu_seconds = tree_cpu_seconds(peak) - cpu_before
         with KedroSession.create(project_path=project, env=ENV) as session:
             catalog = session.load_context().catalog
             node_seconds = {n: t["wall_seconds"] for n, t in catalog.load("node_timings")["nodes"].items()}
@@ -237,7 +255,7 @@ def run_pipeline(project: Path) -> tuple[float, dict, dict]:
                 for name in ("ledger", "documents_raw", "chats_raw", "preferences_raw", "quarantine_chats", "quarantine_preferences")
             }
             summary = ledger_summary(tables)
-    return seconds, node_seconds, {"documents": len(tables["documents_raw"]), "ledger": summary}
+    return seconds, cpu_seconds, node_seconds, {"documents": len(tables["documents_raw"]), "ledger": summary}
 
 
 def ledger_summary(tables: dict) -> dict:
@@ -278,7 +296,7 @@ def one_run(n: int, engine: str, workers: int, workdir: Path, max_rss_gb: float,
     peak: dict = {}
     threading.Thread(target=watchdog, args=(int(max_rss_gb * 2**30), peak), daemon=True).start()
     load_before = os.getloadavg()
-    seconds, node_seconds, tables = run_pipeline(project)
+    seconds, cpu_seconds, node_seconds, tables = run_pipeline(project, peak)
     documents = tables["documents"]
     workers_peak = sorted(peak.get("ray_worker_rss_bytes", {}).values(), reverse=True)
     result = {
@@ -289,6 +307,10 @@ def one_run(n: int, engine: str, workers: int, workdir: Path, max_rss_gb: float,
         "curation_runtime": runtime,
         "wall_seconds": round(seconds, 1),
         "docs_per_s": round(documents / seconds, 1),
+        # CPU seconds of the whole process tree during the run, and that over the wall seconds:
+        # how many of the machine's cores the run kept busy on average (up to 1 s of sampling error).
+        "cpu_seconds": round(cpu_seconds, 1),
+        "mean_cores_busy": round(cpu_seconds / seconds, 2),
         "node_seconds": dict(sorted(node_seconds.items(), key=lambda kv: -kv[1])),
         "peak_rss_mib": {
             "driver": round(peak.get("driver_rss_bytes", 0) / 2**20),
