@@ -26,6 +26,9 @@ together hold more than --max-rss-gb (PSS).
     python benchmarks/curation_scale.py                  # writes benchmarks/results/curation_scale.json
     python benchmarks/curation_scale.py --documents 20000 --out /tmp/scale.json
     python benchmarks/curation_scale.py --engine ray --documents 1000000 --merge   # rerun one size
+    # the same size with 1 Ray worker, and on the local engine (each file its own engine and workers)
+    python benchmarks/curation_scale.py --engine ray --workers 1 --documents 1000000 --merge --out benchmarks/results/curation_scale_1_worker.json
+    python benchmarks/curation_scale.py --engine local --documents 1000000 --out benchmarks/results/curation_scale_local.json
 
 With `--merge` the sizes measured now replace theirs in the existing result file (the replaced
 runs move to `superseded_runs`) and the other sizes' runs are kept; every run carries its own
